@@ -1,0 +1,1 @@
+"""Matting Anything workbench."""

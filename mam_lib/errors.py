@@ -1,0 +1,32 @@
+"""Errors a user can act on.
+
+Every problem caused by input (a file that cannot be read, a prompt outside the image, a
+checkpoint of the wrong model) is raised as a subclass of :class:`MamError` whose message names
+the problem and what to do about it. The CLI prints these without a traceback; notebooks and
+widgets show the message.
+"""
+from __future__ import annotations
+
+
+class MamError(Exception):
+    """Base class of errors caused by user input; the message says what to do."""
+
+
+class CheckpointError(MamError):
+    """A checkpoint file is missing, unreadable, truncated or of another model."""
+
+
+class PromptError(MamError, ValueError):
+    """A prompt (box, points, labels) is malformed, empty or outside the image."""
+
+
+class ImageReadError(MamError):
+    """An image cannot be read or has an unsupported layout."""
+
+
+class DatasetError(MamError):
+    """A data folder has an unexpected layout, unpaired or mismatched files."""
+
+
+class DownloadError(MamError):
+    """A download failed or its checksum does not match."""
