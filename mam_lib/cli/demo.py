@@ -1,0 +1,19 @@
+"""``mam demo``: run the whole pipeline on the shipped demo image."""
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("demo", help="run SAM → M2M → refinement on data_samples/demo and write outputs/",
+                              description="Matte the shipped demo image with its box prompt. Uses the published "
+                                          "checkpoints when they are in the cache folder, else random weights.")
+    p.add_argument("-o", "--out", default="outputs", help="output folder (default: outputs)")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--guidance", choices=("alpha", "mask"), default="alpha", help="refinement guidance mode")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..demo import run_demo
+
+    run_demo(args.out, device=args.device, guidance=args.guidance)
+    return 0
