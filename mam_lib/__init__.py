@@ -1,1 +1,30 @@
-"""Matting Anything workbench."""
+"""Matting Anything workbench.
+
+A frozen Segment Anything Model turns a box or point prompt into a coarse mask and image
+features; the Mask-to-Matte decoder refines them into an alpha matte, scale by scale.
+
+Main entry points::
+
+    from mam_lib import MattingPredictor, default_predictor
+    predictor, real = default_predictor()          # published weights if cached, else tiny random ones
+    predictor.set_image("photo.jpg")               # SAM's encoder runs once
+    result = predictor.predict(box=[x0, y0, x1, y1])
+    result.alpha                                   # (H, W) float32 in [0, 1]
+"""
+from .checkpoints import load_m2m, load_m2m_weights, save_m2m_checkpoint
+from .cutout import composite, save_alpha, save_composite, save_rgba
+from .errors import CheckpointError, DatasetError, DownloadError, ImageReadError, MamError, PromptError
+from .image_io import load_alpha, load_image
+from .m2m import M2MConfig, M2MDecoder
+from .predictor import MattingPredictor, MattingResult, default_predictor
+from .refinement import RefinementConfig, refine
+from .sam import SamMaskPredictor, build_sam, sam_features_and_masks
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError", "DatasetError", "DownloadError", "ImageReadError", "M2MConfig", "M2MDecoder", "MamError",
+    "MattingPredictor", "MattingResult", "PromptError", "RefinementConfig", "SamMaskPredictor", "build_sam",
+    "composite", "default_predictor", "load_alpha", "load_image", "load_m2m", "load_m2m_weights", "refine",
+    "sam_features_and_masks", "save_alpha", "save_composite", "save_m2m_checkpoint", "save_rgba",
+]

@@ -1,0 +1,42 @@
+"""Shared fixtures: small random models (no weights are ever loaded) and the repository root."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Point the checkpoint cache at an empty folder so no test sees a user's downloaded weights."""
+    monkeypatch.setenv("MAM_CACHE_DIR", str(tmp_path_factory.mktemp("mam_cache")))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def tiny_sam():
+    from mam_lib.sam import build_sam
+
+    return build_sam("tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_predictor(tiny_sam):
+    from mam_lib.checkpoints import load_m2m
+    from mam_lib.predictor import MattingPredictor
+
+    import torch
+
+    torch.manual_seed(0)
+    return MattingPredictor(tiny_sam, load_m2m(None), device="cpu")
