@@ -14,11 +14,9 @@ offline and fast; its masks carry no meaning.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Sequence
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -206,7 +204,6 @@ class ImageEncoding:
     image: torch.Tensor
     input_size: tuple[int, int]
     original_size: tuple[int, int]
-    extra: dict = field(default_factory=dict)
 
 
 def _as_points(points, labels, n_expected: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -400,10 +397,3 @@ def sam_features_and_masks(sam: Sam, images: torch.Tensor, boxes: torch.Tensor, 
         features = features[..., : h // 16, : w // 16].contiguous()
         masks = masks[..., : h // 4, : w // 4].contiguous()
     return features, masks
-
-
-def boxes_to_sam_frame(boxes: np.ndarray | Sequence, original_size: tuple[int, int]) -> np.ndarray:
-    """Map ``(N,4)`` pixel boxes of an image of ``original_size`` to SAM's 1024 frame (ResizeLongestSide)."""
-    from segment_anything.utils.transforms import ResizeLongestSide
-
-    return ResizeLongestSide(IMAGE_SIZE).apply_boxes(np.asarray(boxes, dtype=np.float32).reshape(-1, 4), original_size)
