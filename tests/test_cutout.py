@@ -45,3 +45,13 @@ def test_failed_write_keeps_the_old_file(tmp_path):
 def test_checkerboard_alternates():
     board = checkerboard((4, 4), square=2)
     assert (board[0, 0] != board[0, 2]).any() and (board[0, 0] == board[2, 2]).all()
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    save_alpha(tmp_path / "a.png", np.ones((4, 4), np.float32))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "a.png").stat().st_mode) == 0o666 & ~mask
