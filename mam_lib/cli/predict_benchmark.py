@@ -1,0 +1,107 @@
+"""``mam predict-benchmark BENCHMARK|FOLDER --out DIR [--prompt box|point]``: predictions for ``mam eval``."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import MamError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict-benchmark", help="run the matting predictor over a benchmark with prompts from its ground truth",
+        description="For every ground-truth alpha of a benchmark (one per instance for instance benchmarks), derive "
+                    "a box prompt (bounding box of alpha > 0.5) or a point prompt (the centre of that box), run "
+                    "SAM + M2M and write the predicted alpha as a PNG named like the ground truth, so that "
+                    "`mam eval` pairs them. Each image is encoded once.")
+    p.add_argument("benchmark", help="a preset name (ppm-100, am-2k, composition-1k, distinctions-646, him2k, "
+                                     "him2k-comp, rwp-636, refmatte-rw100; needs --root) or a folder holding "
+                                     "images/ and alphas/")
+    p.add_argument("--root", default=None, help="root folder of the preset's data set")
+    p.add_argument("--images", default=None, help="image folder (overrides the preset's; relative to the root)")
+    p.add_argument("--alphas", default=None, help="ground-truth alpha folder (overrides the preset's)")
+    p.add_argument("--out", required=True, help="folder for the predicted alpha PNGs")
+    p.add_argument("--prompt", choices=("box", "point"), default="box", help="prompt derived from the ground truth")
+    p.add_argument("--guidance", choices=("alpha", "mask"), default="alpha", help="refinement guidance mode")
+    p.add_argument("--sam-variant", default=None, choices=("vit_b", "vit_l", "vit_h", "tiny"),
+                   help="SAM variant (default: vit_b with the cached published checkpoints, else tiny; tiny is a "
+                        "small random SAM for trying the pipeline)")
+    p.add_argument("--sam-checkpoint", default=None, help="SAM checkpoint path (random weights without it)")
+    p.add_argument("--m2m-checkpoint", default=None, help="M2M (MAM) checkpoint path (random weights without it)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N ground-truth alphas (a quick check)")
+    p.add_argument("--skip-existing", action="store_true", help="keep predictions already in --out (resume)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def _listing(args):
+    from dataclasses import replace
+
+    from ..benchmarks import PRESETS, folder_preset, get_preset, list_samples, resolve_layout
+
+    source = Path(args.benchmark)
+    if args.benchmark.lower().replace("_", "-") in PRESETS or not source.exists():
+        preset = get_preset(args.benchmark)
+        if args.root is None:
+            raise MamError(f"benchmark {preset.title} needs --root DIR, the folder holding the data set")
+        root = args.root
+    else:
+        if args.root is not None:
+            raise MamError("give either a preset name with --root, or a folder, not both")
+        preset, root = folder_preset(), source
+    # Predicting never reads trimaps, so a benchmark's trimap folder need not be there.
+    layout = resolve_layout(replace(preset, region="all"), root, image_dir=args.images, alpha_dir=args.alphas)
+    return preset, layout, list_samples(preset, layout)
+
+
+def run(args) -> int:
+    from ..atomic import atomic_write_text
+    from ..benchmarks import predict_samples
+    from ..predictor import MattingPredictor, default_predictor
+
+    if args.limit is not None and args.limit < 1:
+        raise MamError("--limit must be at least 1")
+    preset, layout, listing = _listing(args)
+    samples = listing.samples[: args.limit] if args.limit else listing.samples
+    if not samples:
+        raise MamError(f"no image of {str(layout.image_dir)!r} has a ground-truth alpha in {str(layout.alpha_dir)!r} "
+                       "(they are paired by file name without extension)")
+    for what, names in (("images without ground truth", listing.images_without_alpha),
+                        ("ground truth without an image", listing.alphas_without_image)):
+        if names:
+            print(f"warning: {len(names)} {what}, skipped: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}",
+                  file=sys.stderr)
+    if args.sam_variant is None and args.sam_checkpoint is None and args.m2m_checkpoint is None:
+        predictor, real = default_predictor(device=args.device)
+    else:
+        predictor = MattingPredictor.from_pretrained(args.sam_variant or "vit_b", args.sam_checkpoint,
+                                                     args.m2m_checkpoint, device=args.device)
+        real = args.sam_checkpoint is not None and args.m2m_checkpoint is not None
+    if not real:
+        print(f"warning: {predictor.description}: without both checkpoints the predictions are not meaningful",
+              file=sys.stderr)
+    out = Path(args.out)
+    report = predict_samples(predictor, samples, out, prompt=args.prompt, guidance=args.guidance,
+                             skip_existing=args.skip_existing, progress=not args.no_progress)
+    manifest = {
+        "benchmark": preset.name, "images": str(layout.image_dir), "alphas": str(layout.alpha_dir),
+        "prompt": args.prompt, "guidance": args.guidance, "predictor": predictor.description,
+        "written": len(report.written), "kept": len(report.kept), "empty_ground_truth": report.empty_gt,
+        "skipped": [{"name": n, "reason": r} for n, r in report.skipped],
+        "images_encoded": report.images_encoded, "seconds": round(report.seconds, 3),
+    }
+    atomic_write_text(out / "predict_benchmark.json", json.dumps(manifest, indent=2) + "\n")
+    print(f"wrote {len(report.written)} alpha(s) to {out} ({report.images_encoded} image(s) encoded, "
+          f"{report.seconds:.1f} s)" + (f"; kept {len(report.kept)} existing" if report.kept else ""))
+    if report.empty_gt:
+        print(f"warning: {len(report.empty_gt)} ground truth(s) have no pixel above 0.5; wrote empty alphas",
+              file=sys.stderr)
+    for name, reason in report.skipped:
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    if preset.name == "folder":
+        print(f"next: mam eval --pred {out} --gt {layout.alpha_dir}")
+    else:
+        print(f"next: mam eval --pred {out} --benchmark {preset.name} --root {layout.root}")
+    return 0 if report.written or report.kept or report.empty_gt else 1
