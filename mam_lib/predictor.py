@@ -247,3 +247,17 @@ def default_predictor(device: str | torch.device | None = None, sam_variant: str
     predictor.description = ("tiny random SAM + random M2M (no published checkpoints found in the cache folder): "
                              "the pipeline runs end to end, but the mattes are meaningless")
     return predictor, False
+
+
+def build_predictor(sam_variant: str | None = None, sam_checkpoint: str | os.PathLike | None = None,
+                    m2m_checkpoint: str | os.PathLike | None = None,
+                    device: str | torch.device | None = None) -> tuple[MattingPredictor, bool]:
+    """The predictor a command line asks for: :func:`default_predictor` when nothing is named,
+    else :meth:`MattingPredictor.from_pretrained` (``vit_b`` when only checkpoints are given).
+
+    Returns ``(predictor, uses_real_weights)``; real means both checkpoints were loaded.
+    """
+    if sam_variant is None and sam_checkpoint is None and m2m_checkpoint is None:
+        return default_predictor(device=device)
+    predictor = MattingPredictor.from_pretrained(sam_variant or "vit_b", sam_checkpoint, m2m_checkpoint, device=device)
+    return predictor, sam_checkpoint is not None and m2m_checkpoint is not None

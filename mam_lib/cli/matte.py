@@ -44,17 +44,12 @@ def run(args) -> int:
     import numpy as np
 
     from ..cutout import save_alpha, save_composite, save_rgba
-    from ..predictor import MattingPredictor, default_predictor
+    from ..predictor import build_predictor
 
     if args.box is None and not args.point and not args.bg_point:
         raise MamError("give a prompt: --box X0 Y0 X1 Y1 and/or --point X Y")
     background = _background(args.background) if args.composite_out else None
-    if args.sam_variant is None and args.sam_checkpoint is None and args.m2m_checkpoint is None:
-        predictor, real = default_predictor(device=args.device)
-    else:
-        predictor = MattingPredictor.from_pretrained(args.sam_variant or "vit_b", args.sam_checkpoint,
-                                                     args.m2m_checkpoint, device=args.device)
-        real = args.sam_checkpoint is not None and args.m2m_checkpoint is not None
+    predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device)
     if not real:
         print(f"warning: {predictor.description}", file=sys.stderr)
     predictor.set_image(args.image)

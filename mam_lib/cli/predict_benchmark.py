@@ -59,7 +59,7 @@ def _listing(args):
 def run(args) -> int:
     from ..atomic import atomic_write_text
     from ..benchmarks import predict_samples
-    from ..predictor import MattingPredictor, default_predictor
+    from ..predictor import build_predictor
 
     if args.limit is not None and args.limit < 1:
         raise MamError("--limit must be at least 1")
@@ -73,12 +73,7 @@ def run(args) -> int:
         if names:
             print(f"warning: {len(names)} {what}, skipped: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}",
                   file=sys.stderr)
-    if args.sam_variant is None and args.sam_checkpoint is None and args.m2m_checkpoint is None:
-        predictor, real = default_predictor(device=args.device)
-    else:
-        predictor = MattingPredictor.from_pretrained(args.sam_variant or "vit_b", args.sam_checkpoint,
-                                                     args.m2m_checkpoint, device=args.device)
-        real = args.sam_checkpoint is not None and args.m2m_checkpoint is not None
+    predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device)
     if not real:
         print(f"warning: {predictor.description}: without both checkpoints the predictions are not meaningful",
               file=sys.stderr)
