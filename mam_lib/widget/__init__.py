@@ -1,0 +1,30 @@
+"""Interactive prompting in JupyterLab: click on an image, get an alpha matte and a cut-out.
+
+* :class:`MattingWidget` — the ipywidgets app (``mam_lib.widget.app``);
+* :class:`MattingSession` — its state without any user interface: image, objects, prompts,
+  undo, merge, export, prompts as JSON (``mam_lib.widget.session``);
+* :mod:`mam_lib.widget.prompts` — one object's prompt, the JSON format, and the mapping of a
+  prompt to SAM's 1024 frame and prompt encoder;
+* :mod:`mam_lib.widget.render` — the pictures the widget shows, as arrays.
+
+>>> from mam_lib.widget import MattingWidget
+>>> MattingWidget(image="data_samples/demo/image.png")      # in a notebook cell
+"""
+from .prompts import (ObjectPrompts, SamPromptInputs, encode_prompt, format_prompt_rows, image_in_sam_frame,
+                      sam_prompt_inputs)
+from .session import MattingObject, MattingSession, PromptLatency, SessionSummary, merge_alpha
+
+__all__ = [
+    "MattingWidget", "MattingSession", "MattingObject", "ObjectPrompts", "PromptLatency", "SessionSummary",
+    "SamPromptInputs", "encode_prompt", "format_prompt_rows", "image_in_sam_frame", "merge_alpha",
+    "sam_prompt_inputs",
+]
+
+
+def __getattr__(name: str):
+    # the view imports ipywidgets/ipyevents; load it only when asked for
+    if name == "MattingWidget":
+        from .app import MattingWidget
+
+        return MattingWidget
+    raise AttributeError(name)
