@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 
 from .errors import DatasetError, ImageReadError
+from .image_io import read_matte
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _LIST_AT_MOST = 10  # how many offending names an error message lists
@@ -75,20 +76,13 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 def read_alpha(path: str | os.PathLike) -> np.ndarray:
     """Read an alpha matte as ``(H, W) uint8`` (8-bit files) or ``float32 in [0, 1]`` (16-bit).
 
-    A colour file uses its first channel; an RGBA file uses its alpha channel.
-    Raises :class:`ImageReadError` when unreadable.
+    An RGBA file gives its alpha channel, another colour file its first channel
+    (:func:`mam_lib.image_io.read_matte`). Raises :class:`ImageReadError` when unreadable.
     """
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if raw is None:
-        raise ImageReadError(f"cannot read alpha {path}: the file is missing, empty or not an image")
-    if raw.ndim == 3:
-        raw = raw[:, :, 3] if raw.shape[2] == 4 else raw[:, :, 0]
-    raw = np.ascontiguousarray(raw)
-    if raw.dtype == np.uint8:
-        return raw
+    raw = read_matte(path)
     if raw.dtype == np.uint16:
         return raw.astype(np.float32) * np.float32(1.0 / 65535.0)
-    return np.clip(raw.astype(np.float32), 0.0, 1.0)
+    return raw if raw.dtype == np.uint8 else np.clip(raw, 0.0, 1.0)
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:

@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from .atomic import atomic_write_text
 from .benchmarks import instance_iou, list_image_files, match_instances
-from .errors import DatasetError, ImageReadError, MamError
+from .errors import DatasetError, MamError
+from .image_io import read_matte
 from .metrics import METRIC_NAMES, PAPER_SCALE, all_metrics, region_mask
 
 __all__ = [
@@ -56,28 +56,9 @@ _LABELS = {"sad": "SAD", "mse": "MSE(x1e3)", "mad": "MAD(x1e3)", "grad": "Grad",
 
 
 def read_alpha(path: str | os.PathLike) -> np.ndarray:
-    """Read an alpha or trimap file as ``(H,W)`` uint8 (uint16 or float32 when stored so), values unchanged.
-
-    Colour files are converted to grey (OpenCV weights); a 4-channel file gives its alpha channel.
-    Raises :class:`ImageReadError` when the file is missing or not an image.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise ImageReadError(f"file {str(p)!r} does not exist")
-    data = np.fromfile(str(p), dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if arr is None:
-        raise ImageReadError(f"{str(p)!r} could not be read as an image")
-    if arr.ndim == 3:
-        if arr.shape[2] == 4:
-            arr = arr[..., 3]
-        elif arr.shape[2] == 3:
-            arr = cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY)
-        else:
-            arr = arr[..., 0]
-    if arr.dtype not in (np.uint8, np.uint16, np.float32):
-        raise ImageReadError(f"{str(p)!r} holds {arr.dtype} pixels; save alphas as 8- or 16-bit PNG")
-    return np.ascontiguousarray(arr)
+    """Read an alpha or trimap file as ``(H,W)`` uint8 (uint16 or float32 when stored so), values
+    unchanged (see :func:`mam_lib.image_io.read_matte`)."""
+    return read_matte(path)
 
 
 @dataclass

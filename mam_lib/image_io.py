@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -76,18 +77,33 @@ def load_image(image: "str | os.PathLike | Image.Image | np.ndarray") -> np.ndar
     raise ImageReadError(f"cannot read an image from a {type(image).__name__}; give a path, a PIL image or a NumPy array")
 
 
-def load_alpha(path: "str | os.PathLike") -> np.ndarray:
-    """Read an alpha matte file as ``(H,W)`` float32 in [0,1] (colour files use their first channel)."""
+def read_matte(path: "str | os.PathLike") -> np.ndarray:
+    """Read an alpha (or trimap) file with its values as stored: ``(H,W)`` uint8, uint16 or float32.
+
+    A 4-channel file gives its alpha channel; any other colour file its first channel (alpha
+    and trimap files store the same value in every channel). Decoded with OpenCV from the file's
+    bytes, which is fast and also works for non-ASCII paths. Raises
+    :class:`~mam_lib.errors.ImageReadError` for a missing, empty or undecodable file.
+    """
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"alpha file {str(p)!r} does not exist")
-    try:
-        with Image.open(p) as img:
-            img.load()
-            arr = np.asarray(img)
-    except (UnidentifiedImageError, OSError) as err:
-        raise ImageReadError(f"{str(p)!r} could not be read as an image ({err})") from None
+    data = np.fromfile(str(p), dtype=np.uint8)
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if arr is None:
+        raise ImageReadError(f"{str(p)!r} could not be read as an image (empty, truncated or not an image file)")
     if arr.ndim == 3:
-        arr = arr[..., 0]
-    top = 65535.0 if arr.dtype == np.uint16 or arr.max() > 255 else 255.0
-    return (arr.astype(np.float32) / top).clip(0, 1)
+        arr = arr[..., 3] if arr.shape[2] == 4 else arr[..., 0]
+    if arr.dtype not in (np.uint8, np.uint16, np.float32):
+        raise ImageReadError(f"{str(p)!r} holds {arr.dtype} pixels; save alphas as 8- or 16-bit PNG")
+    return np.ascontiguousarray(arr)
+
+
+def load_alpha(path: "str | os.PathLike") -> np.ndarray:
+    """Read an alpha matte file as ``(H,W)`` float32 in [0,1] (8-bit /255, 16-bit /65535)."""
+    arr = read_matte(path)
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) * np.float32(1.0 / 255.0)
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) * np.float32(1.0 / 65535.0)
+    return np.clip(arr, 0.0, 1.0)
