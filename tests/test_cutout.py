@@ -55,3 +55,18 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE((tmp_path / "a.png").stat().st_mode) == 0o666 & ~mask
+
+
+def test_matte_files_keep_their_values(tmp_path):
+    from mam_lib.image_io import read_matte
+
+    rgba = np.zeros((3, 4, 4), np.uint8)
+    rgba[..., 3] = 128
+    Image.fromarray(rgba).save(tmp_path / "cut.png")
+    assert (read_matte(tmp_path / "cut.png") == 128).all()  # an RGBA cut-out gives its alpha channel
+    Image.fromarray(np.full((3, 4), 65535, np.uint16)).save(tmp_path / "deep.png")
+    assert read_matte(tmp_path / "deep.png").dtype == np.uint16
+    assert load_alpha(tmp_path / "deep.png").max() == 1.0
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ImageReadError, match="could not be read"):
+        read_matte(tmp_path / "empty.png")
