@@ -4,52 +4,30 @@ from __future__ import annotations
 import json
 import re
 
-import nbformat
 import numpy as np
-import papermill
 
 from mam_lib.datasets import image_alpha_folder
+from notebook_support import check_committed_clean, output_kinds, outputs_text, run_notebook
 
 NOTEBOOK = "01_data_synthesis.ipynb"
 
 
-def _outputs_text(nb) -> str:
-    parts = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            parts.append(out.get("text", ""))
-            parts.append(out.get("data", {}).get("text/plain", ""))
-    return "\n".join(parts)
-
-
 def test_committed_without_outputs_and_one_parameters_cell(repo_root):
-    nb = nbformat.read(repo_root / "notebooks" / NOTEBOOK, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1 and tagged[0] is code[0]
-    assert 'OUT_DIR = "../outputs/synthetic"' in tagged[0].source
-    assert "full scale" in tagged[0].source
-    assert not any(line.lstrip().startswith(("def ", "class ")) for c in code for line in c.source.splitlines())
-    assert all("mam_lib" in line for c in code for line in c.source.splitlines() if line.startswith("from mam"))
+    params = check_committed_clean(repo_root / "notebooks" / NOTEBOOK)
+    assert 'OUT_DIR = "../outputs/synthetic"' in params.source
+    assert "full scale" in params.source
 
 
 def test_runs_and_writes_a_small_data_set(repo_root, tmp_path):
     out_dir = tmp_path / "synthetic"
-    executed_path = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(
-        str(repo_root / "notebooks" / NOTEBOOK), str(executed_path),
-        parameters={"OUT_DIR": str(out_dir), "N_SAMPLES": 3, "SAMPLE_SIZE": 64, "SOURCE_SIZE": 96, "CROP_SIZE": 64},
-        kernel_name="python3", cwd=str(repo_root / "notebooks"), progress_bar=False)
-    executed = nbformat.read(executed_path, as_version=4)
-    text = _outputs_text(executed)
+    executed = run_notebook(repo_root, NOTEBOOK, tmp_path, {
+        "OUT_DIR": str(out_dir), "N_SAMPLES": 3, "SAMPLE_SIZE": 64, "SOURCE_SIZE": 96, "CROP_SIZE": 64})
+    text = outputs_text(executed)
     # the merge identity printed by the notebook holds
     diff = float(re.search(r"merged and layered compositing: ([0-9.e+-]+)", text).group(1))
     assert diff < 1e-3
     assert "MattingDataset train" in text and "6 foregrounds" in text
-    figures = sum("image/png" in o.get("data", {}) for c in executed.cells if c.cell_type == "code"
-                  for o in c.get("outputs", []))
-    assert figures >= 12
+    assert output_kinds(executed).count("image/png") >= 12
     # the data set later notebooks read
     src = image_alpha_folder(out_dir)
     assert len(src) == 3
