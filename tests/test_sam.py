@@ -7,8 +7,8 @@ import torch
 from segment_anything import SamPredictor
 
 from mam_lib.errors import CheckpointError, PromptError
-from mam_lib.sam import (IMAGE_SIZE, SamMaskPredictor, build_sam, normalise_and_pad, sam_features_and_masks,
-                         sam_variant_of)
+from mam_lib.sam import (IMAGE_SIZE, SamMaskPredictor, TinySamConfig, build_sam, build_tiny_sam, normalise_and_pad,
+                         sam_features_and_masks, sam_variant_of)
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +125,17 @@ def test_builders_are_frozen_seeded_and_named():
         build_sam("vit_x")
     with pytest.raises(CheckpointError, match="does not exist"):
         build_sam("vit_b", "/nonexistent/sam.pth")
+
+
+def test_tiny_encoder_attention_layouts():
+    """The default tiny encoder attends in windows only; global attention stays available."""
+    windowed = build_tiny_sam()
+    global_one = build_tiny_sam(TinySamConfig(global_attn_indexes=(1,)))
+    assert all(block.window_size == 14 for block in windowed.image_encoder.blocks)
+    assert [block.window_size for block in global_one.image_encoder.blocks] == [14, 0]
+    x = torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)
+    with torch.no_grad():
+        assert windowed.image_encoder(x).shape == global_one.image_encoder(x).shape == (1, 256, 64, 64)
 
 
 def test_vit_b_from_registry_has_published_shapes(tmp_path):
