@@ -11,7 +11,8 @@ trimap's unknown region of
 and, for reference, the untrained M2M. The target is (b) ≤ ½ (a) for both metrics.
 
 Part 2 times training steps at 512² crops on the CPU (tiny SAM), with and without the feature
-cache: seconds per optimiser step, data preparation included, after one warm-up step.
+cache: seconds per optimiser step, data preparation included, after one warm-up step; in the
+precision the preset's ``"auto"`` picks on this CPU and, when that is bf16, in float32 as well.
 
     python benchmarks/bench_train_cpu.py                      # both parts, ~12 minutes
     python benchmarks/bench_train_cpu.py --minutes 5 --skip-timing
@@ -124,8 +125,12 @@ def part_timing(out_dir: Path, crop: int, batch: int, steps: int, vit_b: bool = 
     from mam_lib.train_config import apply_overrides, preset
     from mam_lib.trainer import BatchStream, Trainer
 
+    from mam_lib.trainer import resolve_precision
+
+    precision = resolve_precision(preset("cpu-tiny").run.precision, torch.device("cpu")) or "fp32"
     print()
-    print(f"== part 2: seconds per training step at {crop}² on the CPU (tiny SAM, batch {batch}) ==")
+    print(f"== part 2: seconds per training step at {crop}² on the CPU (tiny SAM, batch {batch}, "
+          f"precision {precision} as the preset's 'auto' chooses here) ==")
     common = [f"data.crop_size={crop}", f"data.length={batch * (steps + 2)}", "data.val_length=1",
               f"data.procedural_size=[{crop * 3 // 2}, {crop * 2}]", f"data.procedural_count={batch * (steps + 2)}",
               "data.trimap_width=[1, 20]", f"optim.batch_size={batch}", "optim.steps=1000", "optim.warmup_steps=10",
@@ -136,6 +141,8 @@ def part_timing(out_dir: Path, crop: int, batch: int, steps: int, vit_b: bool = 
         ("no cache, simulated mask (SAM encoder only)", ["cache.enabled=false"]),
         ("feature cache", ["cache.enabled=true"]),
     ]
+    if precision != "fp32":  # the same with float32, for the speed-up of bf16 on this CPU
+        cases.append(("feature cache, float32", ["cache.enabled=true", 'run.precision="fp32"']))
     for label, extra in cases:
         config = apply_overrides(preset("cpu-tiny"), common + extra + [f'run.out_dir="{out_dir / "timing"}"'])
         trainer = Trainer(config, echo=lambda s: None)

@@ -76,7 +76,7 @@ class MattingPredictor:
         m2m: the decoder (see :func:`mam_lib.checkpoints.load_m2m`).
         device: where to run; None picks CUDA, then MPS, then the CPU.
         refinement: default refinement settings (guidance mode, band widths).
-        precision: None, or ``"bf16"``/``"fp16"`` autocast (CUDA only).
+        precision: None, or ``"bf16"``/``"fp16"`` autocast on CUDA; ``"bf16"`` also on the CPU.
     """
 
     def __init__(self, sam_model: Sam, m2m: M2MDecoder, device: str | torch.device | None = None,

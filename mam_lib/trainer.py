@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from .checkpoints import load_m2m_weights, read_checkpoint, save_m2m_checkpoint
-from .device import autocast_context, resolve_device
+from .device import autocast_context, cpu_has_native_bf16, resolve_device
 from .errors import CheckpointError, MamError
 from .feature_cache import FeatureCache, build_feature_cache, cache_key, item_sources, open_or_build_cache
 from .loss_regions import RegionSchedule
@@ -312,16 +312,22 @@ def resolve_weights_path(value: str | os.PathLike | None, what: str) -> Path | N
 
 
 def resolve_precision(precision: str | None, device: torch.device) -> str | None:
-    """``"auto"`` → bf16 on CUDA when supported, else fp16 on CUDA, else None (float32)."""
+    """Map ``run.precision`` to what runs: ``"auto"`` → bf16 on CUDA when supported, else fp16 on
+    CUDA; bf16 on a CPU that does bf16 natively (:func:`~mam_lib.device.cpu_has_native_bf16`);
+    None (float32) elsewhere. An explicit ``"bf16"`` is accepted on any CPU, ``"fp16"`` only on CUDA."""
     if precision in (None, "fp32", "float32"):
         return None
     if precision == "auto":
-        if device.type != "cuda":
-            return None
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if device.type == "cpu" and cpu_has_native_bf16():
+            return "bf16"
+        return None
+    if device.type == "cpu" and precision == "bf16":
+        return precision
     if device.type != "cuda":
-        raise MamError(f"run.precision = {precision!r} needs CUDA; this device is {device.type}. "
-                       "Use 'auto' or 'fp32'.")
+        raise MamError(f"run.precision = {precision!r} is not offered on {device.type} (CUDA: bf16 or fp16; "
+                       "CPU: bf16). Use 'auto' or 'fp32'.")
     return precision
 
 

@@ -23,6 +23,7 @@ from mam_lib.train_config import (
     preset,
     save_config,
 )
+import mam_lib.trainer as trainer_module
 from mam_lib.trainer import GradClipper, Trainer, lr_factor, resolve_precision
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +33,7 @@ TINY = [
     "data.procedural_count=8", "data.trimap_width=[1,6]", "optim.batch_size=4", "optim.steps=6",
     "optim.warmup_steps=2", "optim.clip_start=2", "regions.warmup_steps=2", "run.val_every=0",
     "run.save_every=0", "run.log_every=1", "run.progress=false", "run.num_workers=0", "cache.build_batch_size=4",
+    'run.precision="fp32"',
 ]
 
 
@@ -96,16 +98,22 @@ def test_config_errors_name_the_problem(tmp_path):
     assert cfg.optim.lr == 0.0005 and cfg.data == preset("cpu-tiny").data
 
 
-def test_schedule_and_precision_helpers():
+def test_schedule_and_precision_helpers(monkeypatch):
     assert lr_factor(0, 4, 20) == pytest.approx(0.25)
     assert lr_factor(3, 4, 20) == pytest.approx(1.0)
     assert lr_factor(4, 4, 20) == pytest.approx(1.0)
     assert lr_factor(12, 4, 20) == pytest.approx(0.5)
     assert lr_factor(20, 4, 20, min_ratio=0.1) == pytest.approx(0.1)
     cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu) is None and resolve_precision("fp32", cpu) is None
+    assert resolve_precision("fp32", cpu) is None and resolve_precision("bf16", cpu) == "bf16"
+    monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: False)
+    assert resolve_precision("auto", cpu) is None  # emulated bf16 would be slower than float32
+    monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: True)
+    assert resolve_precision("auto", cpu) == "bf16"
     with pytest.raises(MamError, match="CUDA"):
-        resolve_precision("bf16", cpu)
+        resolve_precision("fp16", cpu)
+    with pytest.raises(MamError, match="mps"):
+        resolve_precision("bf16", torch.device("mps"))
 
 
 def test_grad_clipper_follows_a_moving_maximum():
@@ -137,10 +145,13 @@ def test_cache_items_have_sam_features(caches):
     assert float(item["features"].abs().sum()) > 0
 
 
-def test_few_steps_lower_the_loss(tmp_path, caches):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_few_steps_lower_the_loss(tmp_path, caches, precision):
     one_batch = torch.utils.data.Subset(caches[0], range(4))  # one fixed batch: the loss must fall
     trainer = Trainer(tiny_config(tmp_path, "optim.steps=12", "optim.warmup_steps=1", "regions.warmup_steps=100",
-                                  "optim.lr=0.003"), train_data=one_batch, val_data=caches[1], echo=lambda s: None)
+                                  "optim.lr=0.003", f'run.precision="{precision}"'),
+                      train_data=one_batch, val_data=caches[1], echo=lambda s: None)
+    assert trainer.precision == (None if precision == "fp32" else "bf16")
     result = trainer.fit()
     assert result.status == "completed" and len(result.losses) == 12
     assert np.mean(result.losses[-3:]) < 0.8 * np.mean(result.losses[:3])
