@@ -377,6 +377,17 @@ def test_clicks_and_drags_become_prompts_in_image_pixels(app, stub):
     assert stub.encode_calls == 1
 
 
+def test_positions_come_from_the_element_box_when_the_picture_is_being_redrawn(app):
+    """While a redrawn picture decodes, ipyevents reports dataX/dataY as 0; the position relative to
+    the element (shown here at twice the picture's 160×120 size) is used instead."""
+    def event(kind, rx, ry):
+        return {"type": kind, "dataX": 0, "dataY": 0, "relativeX": rx, "relativeY": ry, "boundingRectWidth": 320,
+                "boundingRectHeight": 240, "button": 0, "buttons": 0 if kind == "mouseup" else 1}
+    for e in (event("mousedown", 20, 30), event("mousemove", 100, 100), event("mouseup", 240, 200)):
+        app.handle_event(e)
+    assert app.session.current.prompts.box == (20.0, 30.0, 240.0, 200.0)
+
+
 def test_drag_released_outside_the_picture_still_draws_the_box(app):
     _events(app, ("mousedown", 100, 100), ("mousemove", 150, 115), ("mouseleave", 159, 119))
     assert app.session.current.prompts.box == (200.0, 200.0, 300.0, 230.0)

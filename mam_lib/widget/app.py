@@ -553,8 +553,22 @@ class MattingWidget(w.VBox):
 
     # --- mouse ----------------------------------------------------------------------------------
 
+    def _display_xy(self, event: dict) -> tuple[float, float]:
+        """The event's position in the displayed picture's pixels.
+
+        ipyevents scales ``dataX``/``dataY`` by the ``<img>``'s ``naturalWidth``, which reads 0 while
+        a new picture is being decoded — and every preview redraw during a drag replaces it — so
+        they can come as (0, 0) mid-drag. The position within the element's box (``relativeX`` over
+        ``boundingRectWidth``; the picture has no border or padding) does not depend on that."""
+        width, height = event.get("boundingRectWidth") or 0, event.get("boundingRectHeight") or 0
+        if width > 0 and height > 0 and "relativeX" in event and self._image_display is not None:
+            h, w_ = self._image_display.shape[:2]
+            return float(event["relativeX"]) * w_ / width, float(event["relativeY"]) * h / height
+        return float(event["dataX"]), float(event["dataY"])
+
     def _to_image(self, event: dict) -> tuple[float, float]:
-        return float(event["dataX"]) / self._scale, float(event["dataY"]) / self._scale
+        x, y = self._display_xy(event)
+        return x / self._scale, y / self._scale
 
     def handle_event(self, event: dict) -> None:
         """Handle one ipyevents mouse event (``mousedown``/``mousemove``/``mouseup``/``mouseleave``
@@ -572,7 +586,7 @@ class MattingWidget(w.VBox):
             if event.get("button", 0) != 0:
                 return
             background = bool(event.get("shiftKey") or event.get("altKey")) or self.mode.value == 0
-            self._drag = {"start": self._to_image(event), "start_px": (event["dataX"], event["dataY"]),
+            self._drag = {"start": self._to_image(event), "start_px": self._display_xy(event),
                           "last": self._to_image(event), "label": 0 if background else 1, "moved": False}
             return
         if self._drag is None:
@@ -582,15 +596,15 @@ class MattingWidget(w.VBox):
                 self._finish_drag()
                 return
             self._drag["last"] = self._to_image(event)
-            dx = abs(event["dataX"] - self._drag["start_px"][0])
-            dy = abs(event["dataY"] - self._drag["start_px"][1])
+            px, py = self._display_xy(event)
+            dx, dy = abs(px - self._drag["start_px"][0]), abs(py - self._drag["start_px"][1])
             if max(dx, dy) >= DRAG_THRESHOLD:
                 self._drag["moved"] = True
                 self._render_left(preview_box=(*self._drag["start"], *self._drag["last"]))
         elif kind == "mouseup":
             self._drag["last"] = self._to_image(event)
-            dx = abs(event["dataX"] - self._drag["start_px"][0])
-            dy = abs(event["dataY"] - self._drag["start_px"][1])
+            px, py = self._display_xy(event)
+            dx, dy = abs(px - self._drag["start_px"][0]), abs(py - self._drag["start_px"][1])
             if max(dx, dy) >= DRAG_THRESHOLD:
                 self._drag["moved"] = True
             self._finish_drag()
