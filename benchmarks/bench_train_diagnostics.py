@@ -1,0 +1,93 @@
+"""Where does a CPU-trained decoder's error come from? Train ``cpu-tiny`` variants on one fixed cache.
+
+Builds (once, kept in ``--cache-dir`` for later calls) a feature cache of ``--build`` training crops
+and one of 48 held-out crops (data seed + 1), trains the ``cpu-tiny`` preset with ``--set``
+changes on the first ``--use`` cached crops, and prints, in the trimap's unknown region, SAD and
+MSE of every output — the refined alpha, ``alpha_os1``, ``alpha_os4``, ``alpha_os8`` — and of the
+true alpha reduced to 1/4 size and enlarged again (``oracle/4``: what M2M's last guided stage,
+at output stride 4, could at best see), each also as a ratio to the coarse mask. It scores the
+held-out crops and the first 48 training crops, so memorising shows as a gap between the two.
+
+    python benchmarks/bench_train_diagnostics.py --use 600 --tag base
+    python benchmarks/bench_train_diagnostics.py --use 48 --tag memorise
+    python benchmarks/bench_train_diagnostics.py --use 1800 --tag batch4 --set optim.batch_size=4 --set optim.steps=3800
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Subset
+
+OUTPUTS = ("mask", "refined", "os1", "os4", "os8", "oracle/4")
+
+
+def score(trainer, dataset) -> dict[str, tuple[float, float]]:
+    """Mean SAD (÷1000) and MSE in the unknown region per output name."""
+    from mam_lib.metrics import mse, sad
+
+    sums = {name: [0.0, 0.0] for name in OUTPUTS}
+    count = 0
+    for raw in DataLoader(dataset, batch_size=8):
+        out = trainer.predict(raw)
+        gt, region = out["gt_alpha"], out["unknown"]
+        quarter = F.interpolate(gt, scale_factor=0.25, mode="bilinear", antialias=True)
+        candidates = {"mask": out["mask"], "refined": out["alpha"], "os1": out["alpha_os1"],
+                      "os4": out["alpha_os4"], "os8": out["alpha_os8"],
+                      "oracle/4": F.interpolate(quarter, size=gt.shape[-2:], mode="bilinear")}
+        for i in range(gt.shape[0]):
+            g, r = gt[i, 0].numpy(), region[i, 0].numpy()
+            for name, pred in candidates.items():
+                sums[name][0] += sad(pred[i, 0].numpy(), g, r)
+                sums[name][1] += mse(pred[i, 0].numpy(), g, r)
+            count += 1
+    return {name: (s / count, m / count) for name, (s, m) in sums.items()}
+
+
+def report(tag: str, label: str, scores: dict[str, tuple[float, float]]) -> None:
+    base_sad, base_mse = scores["mask"]
+    cells = [f"{name} {s:.3f} ({s / base_sad:.2f}) / {1e3 * m:.1f} ({m / base_mse:.2f})" for name, (s, m) in scores.items()]
+    print(f"[{tag}: {label}] SAD (ratio) / MSE×1e3 (ratio): " + "; ".join(cells))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache-dir", default="runs/bench_diagnostics", help="where the caches and runs go")
+    parser.add_argument("--build", type=int, default=1800, help="training crops cached (once)")
+    parser.add_argument("--use", type=int, default=600, help="train on the first USE cached crops")
+    parser.add_argument("--tag", default="run", help="name of this variant in the output")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change a setting of the cpu-tiny preset (repeatable)")
+    args = parser.parse_args(argv)
+
+    from mam_lib.train_config import apply_overrides, preset
+    from mam_lib.trainer import Trainer
+
+    root = Path(args.cache_dir)
+    quiet = ["run.progress=false", 'run.device="cpu"', "run.val_every=0", "run.save_every=0"]
+    build_cfg = apply_overrides(preset("cpu-tiny"), quiet + [
+        f"data.length={args.build}", f"data.procedural_count={args.build}",
+        f'cache.dir="{root / f"cache{args.build}"}"', f'run.out_dir="{root / "build"}"'])
+    started = time.perf_counter()
+    train_cache = Trainer(build_cfg, echo=print).train_set()
+    held_cfg = apply_overrides(build_cfg, ["data.seed=1", "data.val_length=48", f'cache.dir="{root / "held"}"'])
+    held = Trainer(held_cfg, echo=print).val_set()
+    print(f"caches ready in {time.perf_counter() - started:.0f} s")
+
+    config = apply_overrides(preset("cpu-tiny"), quiet + [f'run.out_dir="{root / args.tag}"'] + args.set)
+    use = min(args.use, len(train_cache))
+    trainer = Trainer(config, train_data=Subset(train_cache, list(range(use))), val_data=held, echo=print)
+    result = trainer.fit()
+    print(f"[{args.tag}] {result.status}: {result.step} steps on {use} crops in {result.seconds:.0f} s "
+          f"({result.seconds / max(1, result.step):.2f} s/step)")
+    with torch.no_grad():
+        report(args.tag, "held-out", score(trainer, held))
+        report(args.tag, "training crops", score(trainer, Subset(train_cache, list(range(min(48, use))))))
+    trainer.close()
+
+
+if __name__ == "__main__":
+    main()
