@@ -123,9 +123,7 @@ def part_train(minutes: float, eval_items: int, out_dir: Path, config_path: Path
 
 def part_timing(out_dir: Path, crop: int, batch: int, steps: int, vit_b: bool = True) -> None:
     from mam_lib.train_config import apply_overrides, preset
-    from mam_lib.trainer import BatchStream, Trainer
-
-    from mam_lib.trainer import resolve_precision
+    from mam_lib.trainer import BatchStream, Trainer, resolve_precision
 
     precision = resolve_precision(preset("cpu-tiny").run.precision, torch.device("cpu")) or "fp32"
     print()

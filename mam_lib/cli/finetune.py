@@ -102,12 +102,6 @@ def finetune_config(args):
 
 
 def run(args) -> int:
-    from ..train_config import save_config
-    from .train import train_with
+    from .train import write_or_train
 
-    config = finetune_config(args)
-    if args.write_config:
-        path = save_config(config, args.write_config)
-        print(f"wrote {path}; train with: mam train {path}")
-        return 0
-    return train_with(config, args)
+    return write_or_train(finetune_config(args), args)

@@ -81,9 +81,13 @@ def train_with(config, args, **trainer_kwargs) -> int:
 
 
 def run(args) -> int:
+    return write_or_train(build_config(args), args)
+
+
+def write_or_train(config, args) -> int:
+    """With ``--write-config FILE`` save ``config`` there and stop; otherwise train it."""
     from ..train_config import save_config
 
-    config = build_config(args)
     if args.write_config:
         path = save_config(config, args.write_config)
         print(f"wrote {path} (preset {config.preset}); train with: mam train {Path(path)}")

@@ -566,9 +566,15 @@ class MattingWidget(w.VBox):
             return float(event["relativeX"]) * w_ / width, float(event["relativeY"]) * h / height
         return float(event["dataX"]), float(event["dataY"])
 
-    def _to_image(self, event: dict) -> tuple[float, float]:
+    def _follow(self, event: dict) -> bool:
+        """Move the drag's end to ``event``; True when that is at least ``DRAG_THRESHOLD`` displayed
+        pixels from its start (the drag then counts as moved)."""
         x, y = self._display_xy(event)
-        return x / self._scale, y / self._scale
+        self._drag["last"] = (x / self._scale, y / self._scale)
+        x0, y0 = self._drag["start_px"]
+        far = max(abs(x - x0), abs(y - y0)) >= DRAG_THRESHOLD
+        self._drag["moved"] |= far
+        return far
 
     def handle_event(self, event: dict) -> None:
         """Handle one ipyevents mouse event (``mousedown``/``mousemove``/``mouseup``/``mouseleave``
@@ -586,8 +592,10 @@ class MattingWidget(w.VBox):
             if event.get("button", 0) != 0:
                 return
             background = bool(event.get("shiftKey") or event.get("altKey")) or self.mode.value == 0
-            self._drag = {"start": self._to_image(event), "start_px": self._display_xy(event),
-                          "last": self._to_image(event), "label": 0 if background else 1, "moved": False}
+            x, y = self._display_xy(event)
+            start = (x / self._scale, y / self._scale)
+            self._drag = {"start": start, "start_px": (x, y), "last": start, "label": 0 if background else 1,
+                          "moved": False}
             return
         if self._drag is None:
             return
@@ -595,18 +603,10 @@ class MattingWidget(w.VBox):
             if event.get("buttons", 1) == 0:  # released outside the picture
                 self._finish_drag()
                 return
-            self._drag["last"] = self._to_image(event)
-            px, py = self._display_xy(event)
-            dx, dy = abs(px - self._drag["start_px"][0]), abs(py - self._drag["start_px"][1])
-            if max(dx, dy) >= DRAG_THRESHOLD:
-                self._drag["moved"] = True
+            if self._follow(event):
                 self._render_left(preview_box=(*self._drag["start"], *self._drag["last"]))
         elif kind == "mouseup":
-            self._drag["last"] = self._to_image(event)
-            px, py = self._display_xy(event)
-            dx, dy = abs(px - self._drag["start_px"][0]), abs(py - self._drag["start_px"][1])
-            if max(dx, dy) >= DRAG_THRESHOLD:
-                self._drag["moved"] = True
+            self._follow(event)
             self._finish_drag()
         elif kind == "mouseleave":
             if self._drag["moved"]:
