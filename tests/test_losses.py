@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from mam_lib.losses import (
     LossConfig,
@@ -73,6 +74,30 @@ def test_pyramid_of_constant_is_zero_and_of_edge_is_not():
     assert float(bands[0].abs().max()) > 0.1
     # band-pass: each level has (almost) no mean
     assert abs(float(bands[0].mean())) < 0.02
+
+
+def _reference_pyramid(x, levels):
+    """The pyramid with ``conv2d`` and the 5×5 kernel, as the docstring defines it."""
+    k = binomial_kernel(dtype=x.dtype)
+
+    def blur(t, kernel):
+        return F.conv2d(F.pad(t, (2, 2, 2, 2), mode="reflect"), kernel.expand(t.shape[1], 1, 5, 5), groups=t.shape[1])
+
+    bands, current = [], x
+    for _ in range(levels):
+        down = blur(current, k)[..., ::2, ::2]
+        up = torch.zeros(*down.shape[:2], 2 * down.shape[-2], 2 * down.shape[-1], dtype=x.dtype)
+        up[..., ::2, ::2] = down
+        bands.append(current - blur(up, 4 * k)[..., : current.shape[-2], : current.shape[-1]])
+        current = down
+    return bands
+
+
+def test_pyramid_equals_the_5x5_convolution_definition():
+    x = torch.rand(2, 3, 50, 57, dtype=torch.float64)
+    for band, ref in zip(laplacian_pyramid(x, levels=5), _reference_pyramid(x, levels=5)):
+        assert band.shape == ref.shape
+        assert torch.allclose(band, ref, atol=1e-12)
 
 
 def test_pyramid_too_small_raises():
