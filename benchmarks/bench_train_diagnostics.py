@@ -11,6 +11,13 @@ held-out crops and the first 48 training crops, so memorising shows as a gap bet
     python benchmarks/bench_train_diagnostics.py --use 600 --tag base
     python benchmarks/bench_train_diagnostics.py --use 48 --tag memorise
     python benchmarks/bench_train_diagnostics.py --use 1800 --tag batch4 --set optim.batch_size=4 --set optim.steps=3800
+    python benchmarks/bench_train_diagnostics.py --build 1000 --use 1000 --tag long --set optim.steps=6000 --set run.val_every=500
+
+``--per-kind N`` also scores N fresh crops of each procedural foreground kind (one object, no
+second foreground), which shows where the remaining error is; ``--zero-features`` trains and scores
+with SAM's features replaced by zeros. With ``run.val_every`` set, the held-out crops double as the
+validation set and the learning curve (their refined SAD and MSE as ratios to the coarse mask) is
+printed at the end.
 """
 from __future__ import annotations
 
@@ -61,10 +68,17 @@ def main(argv=None) -> None:
     parser.add_argument("--tag", default="run", help="name of this variant in the output")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="change a setting of the cpu-tiny preset (repeatable)")
+    parser.add_argument("--zero-features", action="store_true",
+                        help="train and score with SAM's features replaced by zeros (what the random SAM's features are worth)")
+    parser.add_argument("--per-kind", type=int, default=0, metavar="N",
+                        help="also score N fresh crops of each procedural foreground kind (SAM run on the fly)")
     args = parser.parse_args(argv)
 
     from mam_lib.train_config import apply_overrides, preset
+    from mam_lib.procedural import FOREGROUND_KINDS
+    from mam_lib.train_log import read_log
     from mam_lib.trainer import Trainer
+    from mam_lib.training_data import MattingDataset, SourceSpec
 
     root = Path(args.cache_dir)
     quiet = ["run.progress=false", 'run.device="cpu"', "run.val_every=0", "run.save_every=0"]
@@ -80,12 +94,29 @@ def main(argv=None) -> None:
     config = apply_overrides(preset("cpu-tiny"), quiet + [f'run.out_dir="{root / args.tag}"'] + args.set)
     use = min(args.use, len(train_cache))
     trainer = Trainer(config, train_data=Subset(train_cache, list(range(use))), val_data=held, echo=print)
+    if args.zero_features:
+        prepare = trainer.prepare
+
+        def without_features(raw):
+            batch = prepare(raw)
+            batch["features"] = torch.zeros_like(batch["features"])
+            return batch
+
+        trainer.prepare = without_features  # used by training, validation and scoring alike
     result = trainer.fit()
     print(f"[{args.tag}] {result.status}: {result.step} steps on {use} crops in {result.seconds:.0f} s "
           f"({result.seconds / max(1, result.step):.2f} s/step)")
+    curve = [r for r in read_log(trainer.out_dir) if r.get("kind") == "val" and r.get("mask_sad")]
+    if curve:  # run.val_every > 0: the held-out crops are the validation set, so this is the learning curve
+        print(f"[{args.tag}] held-out refined SAD / MSE ratio to the coarse mask during training: " + "; ".join(
+            f"step {r['step']} {r['sad'] / r['mask_sad']:.3f} / {r['mse'] / r['mask_mse']:.3f}" for r in curve))
     with torch.no_grad():
         report(args.tag, "held-out", score(trainer, held))
         report(args.tag, "training crops", score(trainer, Subset(train_cache, list(range(min(48, use))))))
+        for kind in FOREGROUND_KINDS if args.per_kind else ():
+            data = config.data.replace(seed=config.data.seed + 5, val_length=args.per_kind, second_fg_prob=0.0,
+                                       foregrounds=(SourceSpec("procedural", options={"kinds": [kind]}),))
+            report(args.tag, f"{args.per_kind} fresh '{kind}' crops", score(trainer, MattingDataset(data, "val")))
     trainer.close()
 
 
