@@ -216,20 +216,20 @@ def _finetune() -> TrainConfig:
 
 def _cpu_tiny() -> TrainConfig:
     # Sized for 10 minutes on two CPU cores, feature caching included (benchmarks/bench_train_cpu.py):
-    # caching costs ~0.08 s per crop with the tiny SAM, a step of 8 crops ~0.27 s with bf16 autocast on a
-    # CPU with AMX (~0.45 s in float32). What improves the held-out matte is the number of training steps;
-    # 1000 cached crops are enough that they are not memorised.
+    # caching costs ~0.09 s per crop with the tiny SAM, a step of 8 crops ~0.19 s with bf16 autocast on a
+    # CPU with AMX (about twice that in float32). What improves the held-out matte is the number of
+    # training steps; 1000 cached crops are enough that they are not memorised.
     return TrainConfig(
         preset="cpu-tiny",
         data=DataConfig(crop_size=128, length=1000, val_length=32, procedural_size=(192, 256), procedural_count=1000,
                         procedural_cache=32, trimap_width=(1, 10), with_mask=True, second_fg_prob=0.3),
         model=ModelConfig(sam_variant="tiny", mask_source="simulated", channels_last=True),
-        optim=OptimConfig(batch_size=8, accumulation=1, steps=1900, lr=3e-3, warmup_steps=100, clip_start=20),
+        optim=OptimConfig(batch_size=8, accumulation=1, steps=2500, lr=3e-3, warmup_steps=100, clip_start=20),
         loss=LossConfig(),
         regions=RegionScheduleConfig(warmup_steps=100),
         cache=CacheConfig(enabled=True, views=1, build_batch_size=8),
         run=RunConfig(out_dir="runs/cpu-tiny", device="cpu", precision="auto", num_workers=0, log_every=10,
-                      val_every=475, val_batch_size=8, save_every=475, keep_last=2, tensorboard=False),
+                      val_every=625, val_batch_size=8, save_every=625, keep_last=2, tensorboard=False),
     )
 
 
