@@ -78,13 +78,14 @@ def weighted_l1(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor |
     return (diff * w).sum() / (w.sum() + eps)
 
 
+#: One row of the binomial kernel, normalised: ``[1,4,6,4,1] / 16``.
+_TAPS = tuple(t / 16.0 for t in (1.0, 4.0, 6.0, 4.0, 1.0))
+
+
 def binomial_kernel(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The 5×5 binomial kernel ``[1,4,6,4,1]ᵀ[1,4,6,4,1] / 256`` as ``(1,1,5,5)``."""
-    row = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], device=device, dtype=dtype)
-    return (row[:, None] * row[None, :] / 256.0)[None, None]
-
-
-_TAPS = (1.0 / 16.0, 4.0 / 16.0, 6.0 / 16.0, 4.0 / 16.0, 1.0 / 16.0)
+    row = torch.tensor(_TAPS, device=device, dtype=dtype)
+    return (row[:, None] * row[None, :])[None, None]
 
 
 def _blur(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
