@@ -391,6 +391,7 @@ class Trainer:
         self.history: list[StepResult] = []
         self.val_history: list[dict[str, float]] = []
         self._stop_requested: str | None = None
+        self._continuing = False  # set by resume() and by the first fit(): out_dir is this run's own
         self._log: TrainLog | None = None
         self._train_set: Dataset | None = None
         self._val_set: Dataset | None = None
@@ -693,6 +694,28 @@ class Trainer:
                 continue
         return [p for _, p in sorted(found)]
 
+    def refuse_earlier_run(self) -> None:
+        """Raise :class:`MamError` when ``run.out_dir`` holds another run's checkpoints or log.
+
+        A new run there would append its rows to the earlier run's log (mixing two runs in one
+        curve) and prune its checkpoints, so :meth:`fit` refuses unless this trainer resumed."""
+        found = [p.name for p in self.step_checkpoints()[-1:]]
+        log = self.out_dir / "log.jsonl"
+        if log.is_file() and log.stat().st_size > 0:
+            found.append(log.name)
+        if found:
+            raise MamError(f"{self.out_dir} already holds a training run ({', '.join(found)}); continue it with "
+                           "--resume (Trainer.resume()), or train into another folder (run.out_dir)")
+
+    def discard_earlier_log(self) -> None:
+        """Start this run's log afresh when ``run.out_dir`` holds the log of a run that never wrote a
+        step checkpoint (it was killed before its first one), so there is nothing to resume."""
+        if self.step_checkpoints():
+            raise MamError(f"{self.out_dir} holds checkpoints of a run: resume it instead of discarding its log")
+        if (self.out_dir / "log.jsonl").is_file():
+            self.log.truncate_after(-1)
+        self._continuing = True
+
     def _prune(self) -> None:
         files = self.step_checkpoints()
         for p in files[: max(0, len(files) - self.config.run.keep_last)]:
@@ -740,6 +763,7 @@ class Trainer:
             self.echo(f"note: resuming with settings that differ from the checkpoint's: {', '.join(changed)}")
         if self._log is not None or (self.out_dir / "log.jsonl").is_file():
             self.log.truncate_after(self.step)
+        self._continuing = True
         self.echo(f"resumed from {path} at step {self.step}")
         return Path(path)
 
@@ -798,6 +822,9 @@ class Trainer:
         total = cfg.optim.steps
         end = total if steps is None else min(total, self.step + int(steps))
         started = time.perf_counter()
+        if not self._continuing:
+            self.refuse_earlier_run()
+            self._continuing = True
         self.out_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, self.out_dir / "config.toml")
         train_set = self.train_set()

@@ -1,6 +1,7 @@
 """The trainer: configs and presets, learning, exact resume, checkpoints, accumulation, CLI."""
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -186,6 +187,25 @@ def test_resume_gives_the_same_losses(tmp_path, caches):
         torch.testing.assert_close(final_a[k], final_b[k], rtol=1e-5, atol=1e-6)
     rows = [r for r in (tmp_path / "b" / "train_log.csv").read_text().splitlines()[1:]]
     assert len(rows) == 6  # the log continues without duplicated steps
+
+
+def test_a_new_run_does_not_mix_into_an_earlier_runs_folder(tmp_path, caches):
+    make_trainer(tmp_path, caches, "optim.steps=2").fit()
+    log = tmp_path / "log.jsonl"
+    before = log.read_text()
+    again = make_trainer(tmp_path, caches, "optim.steps=2")
+    with pytest.raises(MamError, match="already holds a training run .*step_0000002.pth.*--resume"):
+        again.fit()
+    assert log.read_text() == before and again.step == 0  # nothing appended, nothing trained
+    with pytest.raises(MamError, match="resume it instead"):
+        again.discard_earlier_log()
+    # a run killed before its first checkpoint leaves only a log: that one may be started over
+    for p in (tmp_path / "checkpoints").glob("*.pth"):
+        p.unlink()
+    again.discard_earlier_log()
+    assert again.fit().status == "completed"
+    steps = [r["step"] for r in map(json.loads, log.read_text().splitlines()) if r["kind"] == "train"]
+    assert steps == sorted(set(steps)) and len(steps) == 2  # only the new run's rows
 
 
 def test_time_budget_stops_with_a_resumable_checkpoint(tmp_path, caches):

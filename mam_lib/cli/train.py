@@ -61,9 +61,9 @@ def train_with(config, args, **trainer_kwargs) -> int:
             trainer.resume()
         else:
             print(f"no checkpoint in {trainer.checkpoint_dir} yet: starting from step 0")
-    elif existing:
-        raise MamError(f"{config.run.out_dir} already holds checkpoints of a run ({existing[-1].name}); "
-                       "add --resume to continue it, or choose another folder with --set run.out_dir=DIR")
+            trainer.discard_earlier_log()
+    else:
+        trainer.refuse_earlier_run()  # before anything is printed; fit() would refuse as well
     print(f"training M2M: preset {config.preset}, {config.optim.steps} steps of batch {config.effective_batch} "
           f"({config.data.crop_size}² crops) on {trainer.device}"
           f"{', ' + trainer.precision if trainer.precision else ''}; outputs in {config.run.out_dir}")
