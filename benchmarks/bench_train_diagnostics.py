@@ -17,7 +17,13 @@ held-out crops and the first 48 training crops, so memorising shows as a gap bet
 second foreground), which shows where the remaining error is; ``--zero-features`` trains and scores
 with SAM's features replaced by zeros. With ``run.val_every`` set, the held-out crops double as the
 validation set and the learning curve (their refined SAD and MSE as ratios to the coarse mask) is
-printed at the end.
+printed at the end. ``--figure PATH`` (with ``--per-kind``) saves two of those crops per kind — image,
+coarse mask, ``alpha_os1``, refined alpha, truth, with each one's SAD in the unknown region — so the
+failure modes can be seen rather than read.
+
+The caches are built once with the preset's data settings, so ``--set`` may change the model,
+optimiser, loss, regions and run, but not ``data.*`` or ``cache.*`` (train such variants with
+``bench_train_cpu.py --config``).
 """
 from __future__ import annotations
 
@@ -54,6 +60,45 @@ def score(trainer, dataset) -> dict[str, tuple[float, float]]:
     return {name: (s / count, m / count) for name, (s, m) in sums.items()}
 
 
+def kind_rows(trainer, dataset, kind: str, count: int = 2) -> list[dict]:
+    """The first ``count`` crops of ``dataset`` as numpy panels with their SAD, for :func:`save_figure`."""
+    from mam_lib.metrics import sad
+
+    raw = next(iter(DataLoader(dataset, batch_size=count)))
+    out = trainer.predict(raw)
+    rows = []
+    for i in range(min(count, out["gt_alpha"].shape[0])):
+        g, r = out["gt_alpha"][i, 0].numpy(), out["unknown"][i, 0].numpy()
+        panels = {name: out[key][i, 0].numpy() for name, key in (("mask", "mask"), ("os1", "alpha_os1"),
+                                                                   ("refined", "alpha"))}
+        rows.append({"kind": kind, "image": raw["image"][i].permute(1, 2, 0).numpy().clip(0, 1), "gt": g,
+                     "panels": panels, "sad": {name: sad(a, g, r) for name, a in panels.items()}})
+    return rows
+
+
+def save_figure(rows: list[dict], path: Path, title: str) -> None:
+    """Image, coarse mask, alpha_os1, refined alpha and truth per row (see ``--figure``)."""
+    from mam_lib.atomic import atomic_write_bytes
+    from mam_lib.train_viz import plot_predictions
+    from mam_lib.viz import figure_to_png, use_headless_backend
+
+    use_headless_backend()
+    fig = plot_predictions([r["image"] for r in rows], [r["panels"]["mask"] for r in rows], [r["gt"] for r in rows],
+                           {"alpha_os1": [r["panels"]["os1"] for r in rows],
+                            "refined": [r["panels"]["refined"] for r in rows]})
+    cols = len(fig.axes) // len(rows)  # plot_predictions draws one row of panels per crop
+    for i, r in enumerate(rows):
+        ax_row = fig.axes[i * cols:(i + 1) * cols]
+        ax_row[0].set_ylabel(r["kind"], fontsize=9)
+        for ax, name in zip(ax_row[1:4], ("mask", "os1", "refined")):
+            ax.set_xlabel(f"SAD {r['sad'][name]:.2f}", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))  # half an inch for the title
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, figure_to_png(fig, dpi=60))
+    print(f"figure saved to {path}")
+
+
 def report(tag: str, label: str, scores: dict[str, tuple[float, float]]) -> None:
     base_sad, base_mse = scores["mask"]
     cells = [f"{name} {s:.3f} ({s / base_sad:.2f}) / {1e3 * m:.1f} ({m / base_mse:.2f})" for name, (s, m) in scores.items()]
@@ -72,7 +117,15 @@ def main(argv=None) -> None:
                         help="train and score with SAM's features replaced by zeros (what the random SAM's features are worth)")
     parser.add_argument("--per-kind", type=int, default=0, metavar="N",
                         help="also score N fresh crops of each procedural foreground kind (SAM run on the fly)")
+    parser.add_argument("--figure", default=None, metavar="PATH",
+                        help="with --per-kind: save two crops per kind with their predictions as an image")
     args = parser.parse_args(argv)
+    fixed = [item for item in args.set if item.split("=", 1)[0].strip().startswith(("data.", "cache."))]
+    if fixed:
+        parser.error(f"{', '.join(fixed)}: the caches hold the preset's crops, so data.* and cache.* cannot change "
+                     "here; train such a variant with bench_train_cpu.py --config FILE.toml")
+    if args.figure and not args.per_kind:
+        parser.error("--figure shows crops of each kind: give --per-kind N as well")
 
     from mam_lib.train_config import apply_overrides, preset
     from mam_lib.procedural import FOREGROUND_KINDS
@@ -81,6 +134,8 @@ def main(argv=None) -> None:
     from mam_lib.training_data import MattingDataset, SourceSpec
 
     root = Path(args.cache_dir)
+    if (root / args.tag / "log.jsonl").is_file():
+        parser.error(f"{root / args.tag} holds an earlier run tagged {args.tag!r}: pick another --tag or delete it")
     quiet = ["run.progress=false", 'run.device="cpu"', "run.val_every=0", "run.save_every=0"]
     build_cfg = apply_overrides(preset("cpu-tiny"), quiet + [
         f"data.length={args.build}", f"data.procedural_count={args.build}",
@@ -113,10 +168,14 @@ def main(argv=None) -> None:
     with torch.no_grad():
         report(args.tag, "held-out", score(trainer, held))
         report(args.tag, "training crops", score(trainer, Subset(train_cache, list(range(min(48, use))))))
+        rows = []
         for kind in FOREGROUND_KINDS if args.per_kind else ():
             data = config.data.replace(seed=config.data.seed + 5, val_length=args.per_kind, second_fg_prob=0.0,
                                        foregrounds=(SourceSpec("procedural", options={"kinds": [kind]}),))
             report(args.tag, f"{args.per_kind} fresh '{kind}' crops", score(trainer, MattingDataset(data, "val")))
+            rows += kind_rows(trainer, MattingDataset(data, "val"), kind)
+        if args.figure:
+            save_figure(rows, Path(args.figure), f"{args.tag}: {result.step} steps; SAD in the trimap's unknown region")
     trainer.close()
 
 
