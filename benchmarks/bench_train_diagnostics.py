@@ -3,8 +3,8 @@
 Builds (once, kept in ``--cache-dir`` for later calls) a feature cache of ``--build`` training crops
 and one of 48 held-out crops (data seed + 1), trains the ``cpu-tiny`` preset with ``--set``
 changes on the first ``--use`` cached crops, and prints, in the trimap's unknown region, SAD and
-MSE of every output — the refined alpha, ``alpha_os1``, ``alpha_os4``, ``alpha_os8`` — and of the
-true alpha reduced to 1/4 size and enlarged again (``oracle/4``: what M2M's last guided stage,
+MSE of every output — the refined alpha, the same refinement without its first step's clipping to
+the coarse mask's box (``no-box``), ``alpha_os1``, ``alpha_os4``, ``alpha_os8`` — and of the true alpha reduced to 1/4 size and enlarged again (``oracle/4``: what M2M's last guided stage,
 at output stride 4, could at best see), each also as a ratio to the coarse mask. It scores the
 held-out crops and the first 48 training crops, so memorising shows as a gap between the two.
 
@@ -35,12 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
-OUTPUTS = ("mask", "refined", "os1", "os4", "os8", "oracle/4")
+OUTPUTS = ("mask", "refined", "no-box", "os1", "os4", "os8", "oracle/4")
 
 
 def score(trainer, dataset) -> dict[str, tuple[float, float]]:
     """Mean SAD (÷1000) and MSE in the unknown region per output name."""
     from mam_lib.metrics import mse, sad
+    from mam_lib.refinement import refine
 
     sums = {name: [0.0, 0.0] for name in OUTPUTS}
     count = 0
@@ -48,8 +49,10 @@ def score(trainer, dataset) -> dict[str, tuple[float, float]]:
         out = trainer.predict(raw)
         gt, region = out["gt_alpha"], out["unknown"]
         quarter = F.interpolate(gt, scale_factor=0.25, mode="bilinear", antialias=True)
-        candidates = {"mask": out["mask"], "refined": out["alpha"], "os1": out["alpha_os1"],
-                      "os4": out["alpha_os4"], "os8": out["alpha_os8"],
+        everywhere = torch.ones_like(out["mask"], dtype=torch.bool)  # a box covering the whole crop
+        unclipped = refine(out["alpha_os8"], out["alpha_os4"], out["alpha_os1"], everywhere, trainer.refinement)
+        candidates = {"mask": out["mask"], "refined": out["alpha"], "no-box": unclipped.alpha.clamp(0, 1),
+                      "os1": out["alpha_os1"], "os4": out["alpha_os4"], "os8": out["alpha_os8"],
                       "oracle/4": F.interpolate(quarter, size=gt.shape[-2:], mode="bilinear")}
         for i in range(gt.shape[0]):
             g, r = gt[i, 0].numpy(), region[i, 0].numpy()
