@@ -26,11 +26,12 @@ class RangeHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         else:
             self.send_response(200)
+        # recorded before the body goes out: once the client has read it, the test may look
+        RangeHandler.served.append((self.path, start))
         body = data[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        RangeHandler.served.append((self.path, start))
 
     def log_message(self, *args):
         pass
