@@ -4,8 +4,9 @@ Builds (once, kept in ``--cache-dir`` for later calls) a feature cache of ``--bu
 and one of 48 held-out crops (data seed + 1), trains the ``cpu-tiny`` preset with ``--set``
 changes on the first ``--use`` cached crops, and prints, in the trimap's unknown region, SAD and
 MSE of every output — the refined alpha, the same refinement without its first step's clipping to
-the coarse mask's box (``no-box``), ``alpha_os1``, ``alpha_os4``, ``alpha_os8`` — and of the true alpha reduced to 1/4 size and enlarged again (``oracle/4``: what M2M's last guided stage,
-at output stride 4, could at best see), each also as a ratio to the coarse mask. It scores the
+the coarse mask's box (``no-box``), ``alpha_os1``, ``alpha_os4``, ``alpha_os8`` — and of the true
+alpha reduced to 1/4 size and enlarged again (``oracle/4``: what M2M's last guided stage, at output
+stride 4, could at best see), each also as a ratio to the coarse mask. It scores the
 held-out crops and the first 48 training crops, so memorising shows as a gap between the two.
 
     python benchmarks/bench_train_diagnostics.py --use 600 --tag base
@@ -137,8 +138,6 @@ def main(argv=None) -> None:
     from mam_lib.training_data import MattingDataset, SourceSpec
 
     root = Path(args.cache_dir)
-    if (root / args.tag / "log.jsonl").is_file():
-        parser.error(f"{root / args.tag} holds an earlier run tagged {args.tag!r}: pick another --tag or delete it")
     quiet = ["run.progress=false", 'run.device="cpu"', "run.val_every=0", "run.save_every=0"]
     build_cfg = apply_overrides(preset("cpu-tiny"), quiet + [
         f"data.length={args.build}", f"data.procedural_count={args.build}",
@@ -175,12 +174,18 @@ def main(argv=None) -> None:
         for kind in FOREGROUND_KINDS if args.per_kind else ():
             data = config.data.replace(seed=config.data.seed + 5, val_length=args.per_kind, second_fg_prob=0.0,
                                        foregrounds=(SourceSpec("procedural", options={"kinds": [kind]}),))
-            report(args.tag, f"{args.per_kind} fresh '{kind}' crops", score(trainer, MattingDataset(data, "val")))
-            rows += kind_rows(trainer, MattingDataset(data, "val"), kind)
+            fresh = MattingDataset(data, "val")
+            report(args.tag, f"{args.per_kind} fresh '{kind}' crops", score(trainer, fresh))
+            rows += kind_rows(trainer, fresh, kind)
         if args.figure:
             save_figure(rows, Path(args.figure), f"{args.tag}: {result.step} steps; SAD in the trimap's unknown region")
     trainer.close()
 
 
 if __name__ == "__main__":
-    main()
+    from mam_lib.errors import MamError
+
+    try:
+        main()
+    except MamError as err:  # e.g. the tag's folder holds an earlier run: say so without a traceback
+        raise SystemExit(f"error: {err}") from None

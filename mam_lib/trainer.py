@@ -712,8 +712,7 @@ class Trainer:
         step checkpoint (it was killed before its first one), so there is nothing to resume."""
         if self.step_checkpoints():
             raise MamError(f"{self.out_dir} holds checkpoints of a run: resume it instead of discarding its log")
-        if (self.out_dir / "log.jsonl").is_file():
-            self.log.truncate_after(-1)
+        self.log.truncate_after(-1)  # no log yet: nothing to do
         self._continuing = True
 
     def _prune(self) -> None:
