@@ -2,13 +2,13 @@
 
     python benchmarks/bench_baselines.py [--samples 8] [--size 320] [--out benchmarks/results/baselines_cpu.md]
 
-Each sample is a procedural foreground (``mam_lib.procedural.make_foreground``) composited on a
+Each sample is a procedural foreground (``mam_lib.data.procedural.make_foreground``) composited on a
 procedural background, with seeds disjoint from the ones the training data draws by default.
 Every method gets the same prompt, the box of the ground truth's α > 0.5 (the benchmark
 protocol of ``mam predict-benchmark``), or a coarse mask:
 
 - "SAM mask as alpha (tiny SAM)": the mask SAM predicts for the box, used as the matte;
-- "simulated coarse mask as alpha": ``mam_lib.coarse_mask.simulate_coarse_mask`` of the ground
+- "simulated coarse mask as alpha": ``mam_lib.data.coarse_mask.simulate_coarse_mask`` of the ground
   truth (a SAM-like mask with typical errors), used as the matte;
 - "closed-form matting" and "KNN matting" (pymatting) with a trimap made from that simulated
   coarse mask (eroded: definite foreground, outside the dilated mask: definite background);
@@ -34,13 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mam_lib.atomic import atomic_write_text
-from mam_lib.baselines import TrimapFromMaskConfig, mask_as_alpha, run_baseline, trimap_from_mask, warm_up_pymatting
-from mam_lib.benchmarks import box_from_gt
-from mam_lib.coarse_mask import simulate_coarse_mask
-from mam_lib.metrics import PAPER_SCALE, all_metrics, conn
-from mam_lib.procedural import make_background, make_foreground
-from mam_lib.transforms import composite, trimap_from_alpha
+from mam_lib.io.atomic import atomic_write_text
+from mam_lib.evaluation.baselines import TrimapFromMaskConfig, mask_as_alpha, run_baseline, trimap_from_mask, warm_up_pymatting
+from mam_lib.evaluation.prediction import box_from_gt
+from mam_lib.data.coarse_mask import simulate_coarse_mask
+from mam_lib.evaluation.metrics import PAPER_SCALE, all_metrics, conn
+from mam_lib.data.procedural import make_background, make_foreground
+from mam_lib.data.transforms import composite, trimap_from_alpha
 
 #: First seed of the held-out set (the training data's procedural items use other seeds by default).
 HELD_OUT_SEED = 7_000_000
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from mam_lib.predictor import MattingPredictor
+    from mam_lib.inference.predictor import MattingPredictor
 
     torch.manual_seed(0)
     load_start = os.getloadavg()[0]
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Metrics in the ground truth's unknown band (fractional alpha dilated by {args.band} px); "
         "SAD, Grad, Conn /1000. Conn keeps the Python evaluation code's component rule, under which a nearly "
         "empty matte scores close to 0; 'Conn (MATLAB rule)' keeps the largest foreground component as Adobe's "
-        "MATLAB code does (see mam_lib.metrics).",
+        "MATLAB code does (see mam_lib.evaluation.metrics).",
         f"Trimaps for pymatting: simulated coarse mask eroded by {args.erode} px (foreground) and dilated by "
         f"{args.dilate} px (background); {degenerate} of {n} had no definite foreground or background "
         "(then the matte is all 0 or all 1).",

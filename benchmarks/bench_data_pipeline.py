@@ -28,10 +28,10 @@ import cv2
 import numpy as np
 import torch
 
-from mam_lib.datasets import ArrayBackgrounds, ArrayForegrounds
-from mam_lib.procedural import make_background, make_foreground
-from mam_lib.training_data import DataConfig, MattingDataset, keep_large_allocations, make_loader
-from mam_lib.transforms import DegradationConfig
+from mam_lib.data.sources import ArrayBackgrounds, ArrayForegrounds
+from mam_lib.data.procedural import make_background, make_foreground
+from mam_lib.data.dataset import DataConfig, MattingDataset, keep_large_allocations, make_loader
+from mam_lib.data.transforms import DegradationConfig
 
 SOURCE_SIZE = (1500, 2000)  # (H, W)
 
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "processes share the cores; CPU-time figures do not)")
     say("target: >= 10 samples/s per worker at 1024²")
     if args.out:
-        from mam_lib.atomic import atomic_write_text
+        from mam_lib.io.atomic import atomic_write_text
 
         atomic_write_text(args.out, "\n".join(lines) + "\n")
     return 0

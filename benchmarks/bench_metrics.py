@@ -2,7 +2,7 @@
 
     python benchmarks/bench_metrics.py [--size 2000] [--repeats 5] [--out benchmarks/results/metrics_cpu.txt]
 
-Prints the median wall time of ``mam_lib.metrics.{sad,mse,mad,grad,conn}`` (uint8 inputs, whole
+Prints the median wall time of ``mam_lib.evaluation.metrics.{sad,mse,mad,grad,conn}`` (uint8 inputs, whole
 image and trimap region), of ``all_metrics``, and, for comparison, of a straightforward
 implementation of Grad (``scipy.ndimage.convolve`` with the 2-D filter) and Conn
 (``skimage.measure.label`` per threshold), and checks that both give the same values.
@@ -24,8 +24,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.measure import label
 
-from mam_lib import metrics as M
-from mam_lib.atomic import atomic_write_text
+from mam_lib.evaluation import metrics as M
+from mam_lib.io.atomic import atomic_write_text
 
 
 def make_pair(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pred, gt, trimap = make_pair(args.size)
     lines = [
-        f"mam_lib.metrics on a {args.size}x{args.size} uint8 matte pair, median of {args.repeats} runs",
+        f"mam_lib.evaluation.metrics on a {args.size}x{args.size} uint8 matte pair, median of {args.repeats} runs",
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} logical CPUs; python {platform.python_version()}, numpy {np.__version__}, "
         f"opencv {cv2.__version__}, OpenCV threads {cv2.getNumThreads()}",

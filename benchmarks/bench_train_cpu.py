@@ -64,9 +64,9 @@ def score(trainer, dataset, label: str) -> dict[str, float]:
 
 
 def part_train(minutes: float, eval_items: int, out_dir: Path, config_path: Path) -> bool:
-    from mam_lib.train_config import load_config
-    from mam_lib.trainer import Trainer
-    from mam_lib.training_data import MattingDataset
+    from mam_lib.training.config import load_config
+    from mam_lib.training.trainer import Trainer
+    from mam_lib.data.dataset import MattingDataset
 
     config = load_config(config_path)
     config.run.out_dir = str(out_dir / "cpu-tiny")
@@ -122,8 +122,8 @@ def part_train(minutes: float, eval_items: int, out_dir: Path, config_path: Path
 
 
 def part_timing(out_dir: Path, crop: int, batch: int, steps: int, vit_b: bool = True) -> None:
-    from mam_lib.train_config import apply_overrides, preset
-    from mam_lib.trainer import BatchStream, Trainer, resolve_precision
+    from mam_lib.training.config import apply_overrides, preset
+    from mam_lib.training.trainer import BatchStream, Trainer, resolve_precision
 
     precision = resolve_precision(preset("cpu-tiny").run.precision, torch.device("cpu")) or "fp32"
     print()
@@ -164,7 +164,7 @@ def part_timing(out_dir: Path, crop: int, batch: int, steps: int, vit_b: bool = 
         trainer.close()
         shutil.rmtree(out_dir / "timing", ignore_errors=True)
     if vit_b:
-        from mam_lib.sam import build_sam, pad_to_sam
+        from mam_lib.inference.sam import build_sam, pad_to_sam
 
         sam = build_sam("vit_b", None, device="cpu")  # random weights: the speed is the same
         crop_image = torch.randn(1, 3, crop, crop)
@@ -201,7 +201,7 @@ def main(argv=None) -> int:
             part_timing(Path(tmp), args.timing_crop, args.timing_batch, args.timing_steps, not args.skip_vit_b)
         print(machine_line())
     if args.output:
-        from mam_lib.atomic import atomic_write_text
+        from mam_lib.io.atomic import atomic_write_text
 
         atomic_write_text(args.output, tee.buffer_text.getvalue())
     return 0 if ok else 1

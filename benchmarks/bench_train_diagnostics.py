@@ -41,8 +41,8 @@ OUTPUTS = ("mask", "refined", "no-box", "os1", "os4", "os8", "oracle/4")
 
 def score(trainer, dataset) -> dict[str, tuple[float, float]]:
     """Mean SAD (÷1000) and MSE in the unknown region per output name."""
-    from mam_lib.metrics import mse, sad
-    from mam_lib.refinement import refine
+    from mam_lib.evaluation.metrics import mse, sad
+    from mam_lib.inference.refinement import refine
 
     sums = {name: [0.0, 0.0] for name in OUTPUTS}
     count = 0
@@ -66,7 +66,7 @@ def score(trainer, dataset) -> dict[str, tuple[float, float]]:
 
 def kind_rows(trainer, dataset, kind: str, count: int = 2) -> list[dict]:
     """The first ``count`` crops of ``dataset`` as numpy panels with their SAD, for :func:`save_figure`."""
-    from mam_lib.metrics import sad
+    from mam_lib.evaluation.metrics import sad
 
     raw = next(iter(DataLoader(dataset, batch_size=count)))
     out = trainer.predict(raw)
@@ -82,9 +82,9 @@ def kind_rows(trainer, dataset, kind: str, count: int = 2) -> list[dict]:
 
 def save_figure(rows: list[dict], path: Path, title: str) -> None:
     """Image, coarse mask, alpha_os1, refined alpha and truth per row (see ``--figure``)."""
-    from mam_lib.atomic import atomic_write_bytes
-    from mam_lib.train_viz import plot_predictions
-    from mam_lib.viz import figure_to_png, use_headless_backend
+    from mam_lib.io.atomic import atomic_write_bytes
+    from mam_lib.teaching.training_plots import plot_predictions
+    from mam_lib.teaching.viz import figure_to_png, use_headless_backend
 
     use_headless_backend()
     fig = plot_predictions([r["image"] for r in rows], [r["panels"]["mask"] for r in rows], [r["gt"] for r in rows],
@@ -131,11 +131,11 @@ def main(argv=None) -> None:
     if args.figure and not args.per_kind:
         parser.error("--figure shows crops of each kind: give --per-kind N as well")
 
-    from mam_lib.train_config import apply_overrides, preset
-    from mam_lib.procedural import FOREGROUND_KINDS
-    from mam_lib.train_log import read_log
-    from mam_lib.trainer import Trainer
-    from mam_lib.training_data import MattingDataset, SourceSpec
+    from mam_lib.training.config import apply_overrides, preset
+    from mam_lib.data.procedural import FOREGROUND_KINDS
+    from mam_lib.training.log import read_log
+    from mam_lib.training.trainer import Trainer
+    from mam_lib.data.dataset import MattingDataset, SourceSpec
 
     root = Path(args.cache_dir)
     quiet = ["run.progress=false", 'run.device="cpu"', "run.val_every=0", "run.save_every=0"]

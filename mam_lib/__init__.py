@@ -11,14 +11,14 @@ Main entry points::
     result = predictor.predict(box=[x0, y0, x1, y1])
     result.alpha                                   # (H, W) float32 in [0, 1]
 """
-from .checkpoints import load_m2m, load_m2m_weights, save_m2m_checkpoint
-from .cutout import composite, save_alpha, save_composite, save_rgba
 from .errors import CheckpointError, DatasetError, DownloadError, ImageReadError, MamError, PromptError
-from .image_io import load_alpha, load_image
-from .m2m import M2MConfig, M2MDecoder
-from .predictor import MattingPredictor, MattingResult, default_predictor
-from .refinement import RefinementConfig, refine
-from .sam import SamMaskPredictor, build_sam, sam_features_and_masks
+from .inference.checkpoints import load_m2m, load_m2m_weights, save_m2m_checkpoint
+from .inference.m2m import M2MConfig, M2MDecoder
+from .inference.predictor import MattingPredictor, MattingResult, default_predictor
+from .inference.refinement import RefinementConfig, refine
+from .inference.sam import SamMaskPredictor, build_sam, sam_features_and_masks
+from .io.cutout import composite, save_alpha, save_composite, save_rgba
+from .io.images import load_alpha, load_image
 
 __version__ = "0.1.0"
 

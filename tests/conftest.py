@@ -26,15 +26,15 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_sam():
-    from mam_lib.sam import build_sam
+    from mam_lib.inference.sam import build_sam
 
     return build_sam("tiny", seed=0)
 
 
 @pytest.fixture(scope="session")
 def tiny_predictor(tiny_sam):
-    from mam_lib.checkpoints import load_m2m
-    from mam_lib.predictor import MattingPredictor
+    from mam_lib.inference.checkpoints import load_m2m
+    from mam_lib.inference.predictor import MattingPredictor
 
     import torch
 

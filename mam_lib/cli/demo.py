@@ -13,7 +13,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..demo import run_demo
+    from ..teaching.demo import run_demo
 
     run_demo(args.out, device=args.device, guidance=args.guidance)
     return 0

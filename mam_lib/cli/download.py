@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def register(subparsers) -> None:
-    from ..weights import REGISTRY
+    from ..inference.weights import REGISTRY
 
     p = subparsers.add_parser("download", help="download published weights into the cache folder",
                               description="Download a checkpoint with a progress bar, resume and SHA-256 check.")
@@ -15,7 +15,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..errors import MamError
-    from ..weights import REGISTRY, cache_dir, download, find_checkpoint
+    from ..inference.weights import REGISTRY, cache_dir, download, find_checkpoint
 
     if args.list or args.name is None:
         print(f"cache folder: {cache_dir()}")

@@ -38,8 +38,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..benchmarks import get_preset, resolve_layout
-    from ..evaluation import evaluate_folders, format_table, write_csv
+    from ..evaluation.benchmarks import get_preset, resolve_layout
+    from ..evaluation.folders import evaluate_folders, format_table, write_csv
 
     gt, trimap, instances, region, title = args.gt, args.trimap, args.instances, args.region, ""
     if args.benchmark is not None:

@@ -43,8 +43,8 @@ def run(args) -> int:
 
     import numpy as np
 
-    from ..cutout import save_alpha, save_composite, save_rgba
-    from ..predictor import build_predictor
+    from ..io.cutout import save_alpha, save_composite, save_rgba
+    from ..inference.predictor import build_predictor
 
     if args.box is None and not args.point and not args.bg_point:
         raise MamError("give a prompt: --box X0 Y0 X1 Y1 and/or --point X Y")

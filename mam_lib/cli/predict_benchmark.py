@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 def _listing(args):
     from dataclasses import replace
 
-    from ..benchmarks import PRESETS, folder_preset, get_preset, list_samples, resolve_layout
+    from ..evaluation.benchmarks import PRESETS, folder_preset, get_preset, list_samples, resolve_layout
 
     source = Path(args.benchmark)
     if args.benchmark.lower().replace("_", "-") in PRESETS or not source.exists():
@@ -57,9 +57,9 @@ def _listing(args):
 
 
 def run(args) -> int:
-    from ..atomic import atomic_write_text
-    from ..benchmarks import predict_samples
-    from ..predictor import build_predictor
+    from ..io.atomic import atomic_write_text
+    from ..evaluation.prediction import predict_samples
+    from ..inference.predictor import build_predictor
 
     if args.limit is not None and args.limit < 1:
         raise MamError("--limit must be at least 1")

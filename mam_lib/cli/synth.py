@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..synthesis import synth_config, write_data_samples, write_synthetic_dataset
+    from ..data.synthesis import synth_config, write_data_samples, write_synthetic_dataset
 
     if args.samples:
         files = write_data_samples(args.out_dir)
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
     config = None
     if args.degrade > 0:
-        from ..transforms import DegradationConfig
+        from ..data.transforms import DegradationConfig
 
         config = synth_config(args.size, args.num, degradation=DegradationConfig(prob=args.degrade))
     summary = write_synthetic_dataset(args.out_dir, args.num, size=args.size, seed=args.seed, config=config,

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
 
 def build_config(args):
     """The config the arguments describe (file or preset, then ``--set`` overrides)."""
-    from ..train_config import apply_overrides, load_config, preset
+    from ..training.config import apply_overrides, load_config, preset
 
     if args.config is not None:
         config = load_config(args.config)
@@ -49,8 +49,8 @@ def build_config(args):
 
 
 def train_with(config, args, **trainer_kwargs) -> int:
-    """Run a :class:`~mam_lib.trainer.Trainer` for ``config`` as ``args`` say; returns the exit code."""
-    from ..trainer import Trainer
+    """Run a :class:`~mam_lib.training.trainer.Trainer` for ``config`` as ``args`` say; returns the exit code."""
+    from ..training.trainer import Trainer
 
     trainer = Trainer(config, **trainer_kwargs)
     existing = trainer.step_checkpoints()
@@ -86,7 +86,7 @@ def run(args) -> int:
 
 def write_or_train(config, args) -> int:
     """With ``--write-config FILE`` save ``config`` there and stop; otherwise train it."""
-    from ..train_config import save_config
+    from ..training.config import save_config
 
     if args.write_config:
         path = save_config(config, args.write_config)

@@ -26,8 +26,8 @@ import numpy as np
 from ipyevents import Event
 
 from ..errors import MamError
-from ..image_io import load_image
-from ..refinement import RefinementConfig
+from ..io.images import load_image
+from ..inference.refinement import RefinementConfig
 from . import render
 from .session import MattingSession
 from .sources import background_images, image_from_bytes, json_from_upload, sample_images, uploaded_files
@@ -106,8 +106,8 @@ class MattingWidget(w.VBox):
     """The interactive matting app (an ``ipywidgets.VBox``; display it as the last expression of a cell).
 
     Args:
-        predictor: a :class:`~mam_lib.predictor.MattingPredictor`; None uses
-            :func:`~mam_lib.predictor.default_predictor`.
+        predictor: a :class:`~mam_lib.inference.predictor.MattingPredictor`; None uses
+            :func:`~mam_lib.inference.predictor.default_predictor`.
         image: the first image (path, PIL image or array), or None to choose one in the widget.
         refinement: initial refinement settings (guidance, band widths).
         display_size: longest side, in pixels, of the pictures sent to the browser (the mattes and
@@ -118,7 +118,7 @@ class MattingWidget(w.VBox):
             are ignored).
         image_name: the name shown and used for exported files (default: the file name).
         real_weights: whether the predictor has trained weights (a warning is shown otherwise);
-            None: as :func:`~mam_lib.predictor.default_predictor` said, else guessed from the
+            None: as :func:`~mam_lib.inference.predictor.default_predictor` said, else guessed from the
             predictor's description ("random").
     """
 

@@ -28,8 +28,8 @@ import torch
 from segment_anything.utils.transforms import ResizeLongestSide
 
 from ..errors import PromptError
-from ..refinement import RefinementConfig
-from ..sam import IMAGE_SIZE, check_box, check_points
+from ..inference.refinement import RefinementConfig
+from ..inference.sam import IMAGE_SIZE, check_box, check_points
 
 PROMPTS_FORMAT = "mam-prompts"
 PROMPTS_VERSION = 1

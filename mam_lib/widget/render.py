@@ -11,8 +11,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..cutout import checkerboard
-from ..image_io import load_image
+from ..io.cutout import checkerboard
+from ..io.images import load_image
 
 #: One colour per object (RGB), used for its mask tint, outline and box; cycles after six objects.
 OBJECT_COLORS: tuple[tuple[int, int, int], ...] = (

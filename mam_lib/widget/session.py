@@ -29,11 +29,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_write_text
-from ..cutout import save_alpha, save_composite, save_rgba
+from ..io.atomic import atomic_write_text
+from ..io.cutout import save_alpha, save_composite, save_rgba
 from ..errors import PromptError
-from ..image_io import load_image
-from ..refinement import RefinementConfig
+from ..io.images import load_image
+from ..inference.refinement import RefinementConfig
 from .prompts import (PROMPTS_FORMAT, PROMPTS_VERSION, ObjectPrompts, prompts_from_dict, refinement_from_dict,
                       refinement_to_dict, validate_prompts)
 
@@ -129,10 +129,10 @@ class SessionSummary:
 
 
 class MattingSession:
-    """Image, objects, prompts, undo and export on top of a :class:`~mam_lib.predictor.MattingPredictor`.
+    """Image, objects, prompts, undo and export on top of a :class:`~mam_lib.inference.predictor.MattingPredictor`.
 
     Args:
-        predictor: the predictor to use; None builds :func:`~mam_lib.predictor.default_predictor`
+        predictor: the predictor to use; None builds :func:`~mam_lib.inference.predictor.default_predictor`
             (published weights when cached, else the tiny random SAM and a random M2M).
         refinement: refinement settings (guidance, band widths); default: the predictor's.
         cache_mb: memory budget of the result cache (undo and reloading prompts reuse results).
@@ -140,7 +140,7 @@ class MattingSession:
 
     def __init__(self, predictor=None, refinement: RefinementConfig | None = None, *, cache_mb: float = 512.0) -> None:
         if predictor is None:
-            from ..predictor import default_predictor
+            from ..inference.predictor import default_predictor
 
             predictor, self.uses_real_weights = default_predictor()
         else:

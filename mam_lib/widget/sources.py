@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageReadError, PromptError
-from ..image_io import load_image
-from ..samples import data_samples_dir
+from ..io.images import load_image
+from ..io.samples import data_samples_dir
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 #: names (of files or of their folders) that mark ground truth or layers, not pictures to prompt on

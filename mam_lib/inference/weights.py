@@ -1,0 +1,149 @@
+"""Where weights come from and where they are kept.
+
+Every download goes through :func:`download` and is driven by :data:`REGISTRY`, a table of
+``(file name, URL, SHA-256)``. Files land in one cache folder:
+
+* ``$MAM_CACHE_DIR`` when set, otherwise ``~/.cache/mam_lib/checkpoints``.
+
+A download shows a progress bar, resumes a partial ``.part`` file with an HTTP ``Range``
+request, checks the SHA-256 and only then renames the file into place, so the cache never holds
+a truncated checkpoint under its real name.
+
+The MAM (M2M) checkpoints of the original release are published in a shared Google Drive folder
+(linked from the Matting-Anything README), which cannot be fetched by a plain URL: download
+``mam_vitb.pth`` (and, if wanted, ``mam_vitl.pth`` / ``mam_vith.pth``) by hand and put them in the
+cache folder under those names. :func:`find_checkpoint` then finds them.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..errors import DownloadError
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One published weight file."""
+
+    filename: str  # name in the cache folder
+    url: str | None  # direct download URL; None when it must be fetched by hand
+    sha256: str | None  # expected SHA-256 of the whole file (None: not published)
+    size: int | None = None  # bytes, when known
+    note: str = ""  # what it is / how to get it
+
+
+REGISTRY: dict[str, WeightFile] = {
+    "sam_vit_b": WeightFile(
+        "sam_vit_b_01ec64.pth", "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth",
+        "ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912", 375_042_383,
+        "SAM ViT-B (the encoder MAM's published M2M was trained with)"),
+    "sam_vit_l": WeightFile(
+        "sam_vit_l_0b3195.pth", "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_l_0b3195.pth",
+        "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622", 1_249_524_607, "SAM ViT-L"),
+    "sam_vit_h": WeightFile(
+        "sam_vit_h_4b8939.pth", "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth",
+        "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e", None, "SAM ViT-H"),
+    "mam_vitb": WeightFile("mam_vitb.pth", None, None, None,
+                           "MAM M2M decoder for SAM ViT-B; from the Matting-Anything release's shared drive, by hand"),
+    "mam_vitl": WeightFile("mam_vitl.pth", None, None, None,
+                           "MAM M2M decoder for SAM ViT-L; from the Matting-Anything release's shared drive, by hand"),
+    "mam_vith": WeightFile("mam_vith.pth", None, None, None,
+                           "MAM M2M decoder for SAM ViT-H; from the Matting-Anything release's shared drive, by hand"),
+}
+
+#: The M2M checkpoint that goes with each SAM variant.
+M2M_FOR_SAM = {"vit_b": "mam_vitb", "vit_l": "mam_vitl", "vit_h": "mam_vith"}
+
+
+def cache_dir() -> Path:
+    """The checkpoint cache folder (``$MAM_CACHE_DIR`` or ``~/.cache/mam_lib/checkpoints``)."""
+    env = os.environ.get("MAM_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "mam_lib" / "checkpoints"
+
+
+def find_checkpoint(name: str, folder: str | os.PathLike | None = None) -> Path | None:
+    """Path of registry entry ``name`` in the cache (or ``folder``) if the file is there, else None."""
+    entry = _entry(name)
+    path = Path(folder) / entry.filename if folder is not None else cache_dir() / entry.filename
+    return path if path.is_file() else None
+
+
+def _entry(name: str) -> WeightFile:
+    if name not in REGISTRY:
+        raise DownloadError(f"unknown weight file {name!r}; known: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(name: str, folder: str | os.PathLike | None = None, *, url: str | None = None,
+             progress: bool = True, timeout: float = 60.0) -> Path:
+    """Fetch registry entry ``name`` into the cache (or ``folder``) and return its path.
+
+    An existing file with the right checksum is returned at once. A ``.part`` file left by an
+    interrupted download is resumed. ``url`` overrides the registry's URL (mirrors, tests).
+    Raises :class:`~mam_lib.errors.DownloadError` on network errors, a server that refuses, or a
+    checksum mismatch (the bad file is deleted so the next try starts clean).
+    """
+    entry = _entry(name)
+    source = url or entry.url
+    dest_dir = Path(folder) if folder is not None else cache_dir()
+    dest = dest_dir / entry.filename
+    if source is None:
+        raise DownloadError(
+            f"{entry.filename} cannot be downloaded automatically ({entry.note}). Fetch it by hand and put it at "
+            f"{dest} (see the README section 'Weights').")
+    if dest.is_file() and (entry.sha256 is None or sha256_of(dest) == entry.sha256):
+        return dest
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(source, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = getattr(response, "status", 200)
+            if have and status != 206:  # server ignored the range: start over
+                have = 0
+            length = response.headers.get("Content-Length")
+            total = (int(length) + have) if length is not None else entry.size
+            mode = "ab" if have else "wb"
+            with open(part, mode) as out, tqdm(total=total, initial=have, unit="B", unit_scale=True,
+                                               unit_divisor=1024, desc=entry.filename, disable=not progress) as bar:
+                while True:
+                    block = response.read(1 << 20)
+                    if not block:
+                        break
+                    out.write(block)
+                    bar.update(len(block))
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and have:  # range beyond the end: the part file is already complete
+            pass
+        else:
+            raise DownloadError(f"downloading {entry.filename} from {source} failed: HTTP {err.code} {err.reason}") from None
+    except (urllib.error.URLError, OSError, TimeoutError) as err:
+        raise DownloadError(
+            f"downloading {entry.filename} from {source} failed ({err}). Run the same command again to resume, "
+            f"or fetch the file by hand into {dest_dir}.") from None
+    if entry.sha256 is not None:
+        got = sha256_of(part)
+        if got != entry.sha256:
+            part.unlink(missing_ok=True)
+            raise DownloadError(
+                f"{entry.filename}: checksum mismatch (expected {entry.sha256[:16]}…, got {got[:16]}…); the file "
+                "was deleted, run the download again.")
+    os.replace(part, dest)
+    return dest
