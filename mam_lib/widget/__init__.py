@@ -5,7 +5,12 @@
   undo, merge, export, prompts as JSON (``mam_lib.widget.session``);
 * :mod:`mam_lib.widget.prompts` — one object's prompt, the JSON format, and the mapping of a
   prompt to SAM's 1024 frame and prompt encoder;
-* :mod:`mam_lib.widget.render` — the pictures the widget shows, as arrays.
+* :mod:`mam_lib.widget.render` — the pictures the widget shows, as arrays;
+* :mod:`mam_lib.widget.sources` — the sample images and browser uploads it loads;
+* :mod:`mam_lib.widget.pointer` — mouse events turned into clicks, boxes and drag previews;
+* :mod:`mam_lib.widget.status` — the status line's HTML;
+* :mod:`mam_lib.widget.style` — the style sheet and HTML escaping;
+* :mod:`mam_lib.widget.controls` — the app's widgets and their layout (imports ipywidgets, like ``app``).
 
 >>> from mam_lib.widget import MattingWidget
 >>> MattingWidget(image="data_samples/demo/image.png")      # in a notebook cell

@@ -16,10 +16,8 @@ file) are shown as a message in the widget, never as a traceback.
 from __future__ import annotations
 
 import html
-import re
 import traceback
 from pathlib import Path
-from typing import Any
 
 import ipywidgets as w
 import numpy as np
@@ -29,77 +27,12 @@ from ..errors import MamError
 from ..io.images import load_image
 from ..inference.refinement import RefinementConfig
 from . import render
+from .controls import Controls
+from .pointer import Box, Click, Pointer, Preview
 from .session import MattingSession
-from .sources import background_images, image_from_bytes, json_from_upload, sample_images, uploaded_files
-
-#: moves shorter than this (display pixels) between press and release count as a click
-DRAG_THRESHOLD = 4
-
-_CSS = """
-<style>
-.mam-app { font-family: var(--jp-ui-font-family, system-ui, sans-serif); color: var(--jp-ui-font-color1, #222);
-  max-width: 1140px; padding: 4px 2px 8px 2px; }
-.mam-app .mam-head { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap; margin: 0 0 2px 2px; }
-.mam-app .mam-title { font-size: 17px; font-weight: 650; letter-spacing: .01em; }
-.mam-app .mam-subtitle { font-size: 12px; color: var(--jp-ui-font-color2, #666); }
-.mam-app .mam-warning { font-size: 12px; color: #7a4b00; background: #fff4d6; border: 1px solid #f3d48b;
-  border-radius: 8px; padding: 5px 10px; margin: 2px 0 4px 0; }
-.mam-app .mam-toolbar { align-items: center; gap: 6px; flex-wrap: wrap; margin: 4px 0 6px 0; }
-.mam-app .mam-toolbar .widget-toggle-buttons .widget-toggle-button { width: auto; padding: 0 12px; }
-.mam-app .mam-sep { width: 1px; height: 24px; background: var(--jp-border-color2, #ddd); margin: 0 4px; }
-.mam-app .mam-panels { gap: 10px; flex-wrap: wrap; align-items: flex-start; }
-.mam-app .mam-panel { flex: 1 1 380px; max-width: 552px; background: var(--jp-layout-color1, #fff);
-  border: 1px solid var(--jp-border-color2, #e0e0e0); border-radius: 10px; padding: 8px 10px 10px 10px;
-  box-shadow: 0 1px 3px rgba(0,0,0,.06); }
-.mam-app .mam-panel-head { display: flex; justify-content: space-between; align-items: center; min-height: 30px;
-  margin-bottom: 4px; }
-.mam-app .mam-panel-title { font-size: 11px; font-weight: 650; letter-spacing: .06em; text-transform: uppercase;
-  color: var(--jp-ui-font-color2, #666); }
-.mam-app .mam-hint { font-size: 11px; color: var(--jp-ui-font-color2, #777); }
-.mam-app .mam-hint kbd { font-family: inherit; font-size: 10px; border: 1px solid var(--jp-border-color1, #ccc);
-  border-bottom-width: 2px; border-radius: 4px; padding: 0 4px; background: var(--jp-layout-color2, #f5f5f5); }
-.mam-app img.mam-image, .mam-app img.mam-matte { width: 100%; height: auto; max-width: 100%; display: block;
-  border-radius: 6px; background: #1e1e1e; margin: 0; }
-.mam-app img.mam-image { cursor: crosshair; user-select: none; -webkit-user-drag: none; }
-.mam-app.mam-busy img.mam-image { cursor: progress; }
-.mam-app .mam-view .widget-toggle-button { width: auto; padding: 0 10px; font-size: 12px; }
-.mam-app .mam-pill { font-size: 11px; border-radius: 999px; padding: 1px 9px; background: var(--jp-layout-color2, #eee);
-  color: var(--jp-ui-font-color2, #555); white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
-  max-width: 640px; }
-.mam-app .mam-pill-warn { background: #fff0c2; color: #7a4b00; }
-.mam-app .widget-toggle-button.mod-active { background: var(--jp-brand-color1, #1976d2); color: #fff; }
-.mam-app .mam-mode button:nth-of-type(1).mod-active { background: #2fa84f; }
-.mam-app .mam-mode button:nth-of-type(2).mod-active { background: #e0443a; }
-.mam-app .mam-statusbar { margin: 8px 2px 2px 2px; font-size: 12px; }
-.mam-app .mam-chips { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.mam-app .mam-details { margin: 5px 2px 0 4px; font-size: 11.5px; color: var(--jp-ui-font-color2, #666); }
-.mam-app .mam-details b { color: var(--jp-ui-font-color1, #333); }
-.mam-app .mam-action { color: var(--jp-ui-font-color1, #333); }
-.mam-app .mam-chip { background: var(--jp-layout-color2, #f1f3f4); border-radius: 999px; padding: 2px 10px;
-  white-space: nowrap; }
-.mam-app .mam-chip b { font-weight: 650; }
-.mam-app .mam-chip.mam-obj { color: #fff; }
-.mam-app .mam-msg { font-size: 12.5px; border-radius: 8px; padding: 6px 12px; margin: 6px 2px 0 2px; }
-.mam-app .mam-msg.error { background: #fdecea; color: #8c1d18; border: 1px solid #f5c2bd; }
-.mam-app .mam-msg.ok { background: #e8f5e9; color: #1b5e20; border: 1px solid #b9e0bd; }
-.mam-app .mam-msg.info { background: var(--jp-layout-color2, #f1f3f4); color: var(--jp-ui-font-color1, #333); }
-.mam-app .mam-busy-indicator { font-size: 12px; color: var(--jp-brand-color1, #1976d2); min-height: 18px; }
-.mam-app .mam-spinner { display: inline-block; width: 11px; height: 11px; margin-right: 6px; vertical-align: -1px;
-  border: 2px solid currentColor; border-right-color: transparent; border-radius: 50%;
-  animation: mam-spin .8s linear infinite; }
-@keyframes mam-spin { to { transform: rotate(360deg); } }
-.mam-app .mam-tabs { margin-top: 10px; }
-.mam-app .mam-tabs .widget-tab-contents, .mam-app .mam-tabs .lm-TabPanel-stackedPanel { padding: 10px 12px; }
-.mam-app .mam-row { align-items: center; gap: 8px; flex-wrap: wrap; margin: 2px 0; }
-.mam-app .mam-note { font-size: 11.5px; color: var(--jp-ui-font-color2, #777); }
-</style>
-"""
-
-_VIEWS = (("Alpha matte", "alpha"), ("Cut-out", "cutout"), ("SAM mask", "mask"))
-
-
-def _esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+from .sources import image_from_bytes, json_from_upload, uploaded_files
+from .status import NO_IMAGE_STATUS, status_html
+from .style import esc, strip_tags
 
 
 class MattingWidget(w.VBox):
@@ -132,11 +65,13 @@ class MattingWidget(w.VBox):
         self.message = ""
         self._scale = 1.0
         self._image_display: np.ndarray | None = None
-        self._drag: dict | None = None
+        self._pointer: Pointer | None = None  # set with each image
         self._syncing = False
         self._bg_custom: np.ndarray | None = None
-        self._build(background, export_dir, real_weights)
-        super().__init__(children=self._children)
+        controls = self._build(export_dir, real_weights)
+        self._set_background(background)
+        self._connect()
+        super().__init__(children=controls.children())
         self.add_class("mam-app")
         self.session.add_listener(self._on_session)
         if image is not None:
@@ -150,187 +85,20 @@ class MattingWidget(w.VBox):
 
     # --- construction ---------------------------------------------------------------------------
 
-    def _build(self, background, export_dir: str, real_weights: bool | None) -> None:
+    def _build(self, export_dir: str, real_weights: bool | None) -> Controls:
+        """Build the controls and make each an attribute of the widget (``self.canvas``, ``self.mode``, …)."""
         s = self.session
         desc = str(getattr(s.predictor, "description", type(s.predictor).__name__))
         real = real_weights if real_weights is not None else s.uses_real_weights
         if real is None:  # the library's descriptions say "random" for random weights
             real = "random" not in desc.lower()
-        device = _esc(getattr(s.predictor, "device", "cpu"))
-        model = ("<span class='mam-pill mam-pill-warn' title='{0}'>random weights</span>".format(_esc(desc)) if not real
-                 else f"<span class='mam-pill' title='{_esc(desc)}'>{_esc(desc[:90])}</span>")
-        self.style_html = w.HTML(_CSS)
-        self.header = w.HTML(f"<div class='mam-head'><span class='mam-title'>Matting Anything</span>{model}"
-                             f"<span class='mam-pill'>{device}</span></div>")
-        self.header.add_class("mam-header")
-        warn = ""
-        if not real:
-            warn = ("<div class='mam-warning'>No published checkpoints were found, so SAM and M2M run with random "
-                    "weights: every step works, but the masks and mattes are meaningless. "
-                    "<code>mam download --list</code> shows the checkpoint files to put in the cache folder "
-                    "(README, <i>Weights</i>).</div>")
-        self.warning = w.HTML(warn)
-        self.busy = w.HTML("")
-        self.busy.add_class("mam-busy-indicator")
+        controls = Controls(s.refinement, export_dir, desc, str(getattr(s.predictor, "device", "cpu")), real)
+        for name, control in vars(controls).items():
+            setattr(self, name, control)
+        return controls
 
-        # toolbar
-        self.mode = w.ToggleButtons(options=[("Foreground", 1), ("Background", 0)], value=1,
-                                    tooltips=["Click adds a foreground point", "Click adds a background point "
-                                              "(Shift- or Alt-click does so in either mode)"],
-                                    style={"button_width": "auto"})
-        self.mode.add_class("mam-mode")
-        self.undo_button = w.Button(description="Undo", icon="undo", tooltip="Undo the last prompt or object change",
-                                    layout=w.Layout(width="auto"))
-        self.undo_button.add_class("mam-undo")
-        self.reset_button = w.Button(description="Reset", icon="refresh", tooltip="Remove all prompts and objects "
-                                     "(the image stays encoded; Undo brings them back)", layout=w.Layout(width="auto"))
-        self.reset_button.add_class("mam-reset")
-        self.objects = w.Dropdown(options=[], description="Object", layout=w.Layout(width="210px"),
-                                  style={"description_width": "48px"})
-        self.objects.add_class("mam-objects")
-        self.add_object_button = w.Button(description="New object", icon="plus", layout=w.Layout(width="auto"),
-                                          tooltip="Add another object with its own prompts and matte")
-        self.add_object_button.add_class("mam-add-object")
-        self.show_masks = w.Checkbox(value=True, description="Mask overlay", indent=False,
-                                     layout=w.Layout(width="auto"))
-        self.show_masks.add_class("mam-show-masks")
-        sep = lambda: w.HTML("<div class='mam-sep'></div>")  # noqa: E731 - a tiny factory of separators
-        self.toolbar = w.HBox([self.mode, sep(), self.undo_button, self.reset_button, sep(), self.objects,
-                               self.add_object_button, sep(), self.show_masks])
-        self.toolbar.add_class("mam-toolbar")
-
-        # the two pictures
-        self.canvas = w.Image(format="png")
-        self.canvas.add_class("mam-image")
-        self.matte = w.Image(format="png")
-        self.matte.add_class("mam-matte")
-        self.view = w.ToggleButtons(options=list(_VIEWS), value="alpha", style={"button_width": "auto"})
-        self.view.add_class("mam-view")
-        left_head = w.HTML("<div class='mam-panel-head'><span class='mam-panel-title'>Prompts</span>"
-                           "<span class='mam-hint'>click <b>+</b> · <kbd>Shift</kbd>/<kbd>Alt</kbd>-click <b>−</b>"
-                           " · drag a box</span></div>")
-        right_head = w.HBox([w.HTML("<div class='mam-panel-head'><span class='mam-panel-title'>Result</span></div>"),
-                             self.view], layout=w.Layout(justify_content="space-between", align_items="center"))
-        self.left = w.VBox([left_head, self.canvas])
-        self.right = w.VBox([right_head, self.matte])
-        for panel in (self.left, self.right):
-            panel.add_class("mam-panel")
-        self.panels = w.HBox([self.left, self.right])
-        self.panels.add_class("mam-panels")
-        self.status = w.HTML("")
-        self.status.add_class("mam-status")
-        self.message_html = w.HTML("")
-        self.message_html.add_class("mam-message")
-
-        # tab: image
-        samples = sample_images()
-        self.samples = w.Dropdown(options=list(samples.items()), description="Sample",
-                                  layout=w.Layout(width="260px"), style={"description_width": "56px"})
-        self.samples.add_class("mam-samples")
-        self.load_sample_button = w.Button(description="Load sample", layout=w.Layout(width="auto"))
-        self.load_sample_button.add_class("mam-load-sample")
-        self.path = w.Text(placeholder="path/to/image.jpg", description="Path", layout=w.Layout(width="360px"),
-                           style={"description_width": "56px"})
-        self.path.add_class("mam-path")
-        self.load_path_button = w.Button(description="Load file", layout=w.Layout(width="auto"))
-        self.load_path_button.add_class("mam-load-path")
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image",
-                                   layout=w.Layout(width="auto"))
-        self.upload.add_class("mam-upload")
-        tab_image = w.VBox([
-            self._row(self.samples, self.load_sample_button),
-            self._row(self.path, self.load_path_button),
-            self._row(self.upload, w.HTML("<span class='mam-note'>PNG, JPEG, WebP, BMP or TIFF. The image encoder "
-                                          "runs once per image; every click after that reuses its output.</span>")),
-        ])
-
-        # tab: refinement
-        r = self.session.refinement
-        self.guidance = w.ToggleButtons(options=[("α guidance", "alpha"), ("mask guidance", "mask")],
-                                        value=r.guidance, style={"button_width": "auto"},
-                                        tooltips=["Start from alpha_os8 clipped to the mask's box",
-                                                  "Start from SAM's mask with a ring filled from alpha_os8"])
-        self.guidance.add_class("mam-guidance")
-        slider = dict(continuous_update=False, style={"description_width": "110px"}, layout=w.Layout(width="360px"))
-        self.width_os4 = w.IntSlider(value=r.width_os4, min=0, max=80, step=2, description="os4 band width",
-                                     **slider)
-        self.width_os1 = w.IntSlider(value=r.width_os1, min=0, max=60, step=2, description="os1 band width",
-                                     **slider)
-        self.width_os8 = w.IntSlider(value=r.width_os8, min=0, max=60, step=2, description="mask ring width",
-                                     **slider)
-        self.two_sided = w.Checkbox(value=r.two_sided, description="two-sided bands", indent=False,
-                                    layout=w.Layout(width="auto"))
-        for name, ctl in (("os4", self.width_os4), ("os1", self.width_os1), ("os8", self.width_os8)):
-            ctl.add_class(f"mam-width-{name}")
-        self.two_sided.add_class("mam-two-sided")
-        tab_refine = w.VBox([
-            self._row(self.guidance, self.two_sided),
-            self._row(self.width_os4, self.width_os1),
-            self._row(self.width_os8, w.HTML("<span class='mam-note'>The ring is used by mask guidance only. "
-                                             "Changing these re-runs only the refinement: no SAM, no M2M."
-                                             "</span>")),
-        ])
-
-        # tab: objects
-        self.merge_a = w.Dropdown(options=[], description="Merge", layout=w.Layout(width="220px"),
-                                  style={"description_width": "48px"})
-        self.merge_b = w.Dropdown(options=[], description="with", layout=w.Layout(width="200px"),
-                                  style={"description_width": "34px"})
-        self.merge_button = w.Button(description="Merge into one matte", icon="object-group",
-                                     layout=w.Layout(width="auto"))
-        self.merge_button.add_class("mam-merge")
-        self.clear_object_button = w.Button(description="Clear prompts", icon="eraser", layout=w.Layout(width="auto"))
-        self.clear_object_button.add_class("mam-clear-object")
-        self.remove_object_button = w.Button(description="Remove object", icon="trash", layout=w.Layout(width="auto"))
-        self.remove_object_button.add_class("mam-remove-object")
-        tab_objects = w.VBox([
-            self._row(self.merge_a, self.merge_b, self.merge_button),
-            w.HTML("<span class='mam-note'>A merge is a new object with α = 1 − (1 − α₁)(1 − α₂), kept up to date "
-                   "when either object changes (e.g. a person and the glass they hold).</span>"),
-            self._row(self.clear_object_button, self.remove_object_button),
-        ])
-
-        # tab: cut-out & export
-        self.background = w.ToggleButtons(options=[("Checkerboard", "checkerboard"), ("Colour", "colour"),
-                                                   ("Image", "image")], value="checkerboard",
-                                          style={"button_width": "auto"})
-        self.background.add_class("mam-background")
-        self.bg_color = w.ColorPicker(value="#00b140", concise=True, layout=w.Layout(width="auto"))
-        self.bg_color.add_class("mam-bg-color")
-        bgs = background_images()
-        self.bg_image = w.Dropdown(options=list(bgs.items()), layout=w.Layout(width="220px"))
-        self.bg_image.add_class("mam-bg-image")
-        self.bg_upload = w.FileUpload(accept="image/*", multiple=False, description="Upload background",
-                                      layout=w.Layout(width="auto"))
-        self.bg_upload.add_class("mam-bg-upload")
-        self.export_dir = w.Text(value=str(export_dir), description="Folder", layout=w.Layout(width="300px"),
-                                 style={"description_width": "48px"})
-        self.export_dir.add_class("mam-export-dir")
-        self.export_stem = w.Text(value="", placeholder="<image>_<object>", description="Name",
-                                  layout=w.Layout(width="240px"), style={"description_width": "44px"})
-        self.export_stem.add_class("mam-export-stem")
-        self.export_button = w.Button(description="Export PNGs + prompts", icon="download", button_style="primary",
-                                      layout=w.Layout(width="auto"))
-        self.export_button.add_class("mam-export")
-        self.save_prompts_button = w.Button(description="Save prompts JSON", icon="save", layout=w.Layout(width="auto"))
-        self.save_prompts_button.add_class("mam-save-prompts")
-        self.load_prompts_upload = w.FileUpload(accept=".json,application/json", multiple=False,
-                                                description="Load prompts JSON", layout=w.Layout(width="auto"))
-        self.load_prompts_upload.add_class("mam-load-prompts")
-        tab_export = w.VBox([
-            self._row(self.background, self.bg_color, self.bg_image, self.bg_upload),
-            self._row(self.export_dir, self.export_stem, self.export_button),
-            self._row(self.save_prompts_button, self.load_prompts_upload,
-                      w.HTML("<span class='mam-note'>Writes &lt;name&gt;_alpha.png, _rgba.png, _composite.png and "
-                             "_prompts.json (the composite uses the backdrop chosen here).</span>")),
-        ])
-
-        self.tabs = w.Tab(children=[tab_image, tab_refine, tab_objects, tab_export])
-        for i, title in enumerate(("Image", "Refinement", "Objects", "Cut-out & export")):
-            self.tabs.set_title(i, title)
-        self.tabs.add_class("mam-tabs")
-        self._children = [self.style_html, self.header, self.warning, self.toolbar, self.panels, self.busy,
-                          self.status, self.message_html, self.tabs]
+    def _set_background(self, background) -> None:
+        """Start the cut-out backdrop controls at ``background`` (see the class's arguments)."""
         if isinstance(background, str) and background == "checkerboard":
             pass
         elif isinstance(background, (tuple, list)) and len(background) == 3:
@@ -341,9 +109,10 @@ class MattingWidget(w.VBox):
                 self._bg_custom = load_image(background)
                 self.background.value = "image"
             except MamError as err:
-                self._show("error", _esc(err))
+                self._show("error", esc(err))
 
-        # events
+    def _connect(self) -> None:
+        """Connect the mouse events and the controls to their handlers."""
         self._mouse = Event(source=self.canvas, watched_events=["mousedown", "mouseup", "mouseleave"],
                             prevent_default_action=True)
         self._mouse.on_dom_event(self.handle_event)
@@ -381,17 +150,11 @@ class MattingWidget(w.VBox):
         for ctl in (self.bg_image, self.bg_upload):
             ctl.layout.display = "" if choice == "image" else "none"
 
-    @staticmethod
-    def _row(*children) -> w.HBox:
-        box = w.HBox(list(children))
-        box.add_class("mam-row")
-        return box
-
     # --- messages and errors --------------------------------------------------------------------
 
     def _show(self, kind: str, html_text: str) -> None:
         """Show a message: ``kind`` is ``"error"``, ``"ok"`` or ``"info"``; ``html_text`` is trusted HTML."""
-        self.message = html.unescape(_strip_tags(html_text))
+        self.message = html.unescape(strip_tags(html_text))
         self.message_html.value = f"<div class='mam-msg {kind}'>{html_text}</div>" if html_text else ""
 
     def clear_message(self) -> None:
@@ -404,12 +167,12 @@ class MattingWidget(w.VBox):
             try:
                 return fn(*args, **kwargs)
             except MamError as err:
-                self._drag = None
-                self._show("error", _esc(err))
+                self._cancel_drag()
+                self._show("error", esc(err))
             except Exception as err:  # noqa: BLE001 - a widget callback must never dump a traceback
-                self._drag = None
+                self._cancel_drag()
                 self.last_error = traceback.format_exc()
-                self._show("error", f"Unexpected error ({_esc(type(err).__name__)}): {_esc(err)}. "
+                self._show("error", f"Unexpected error ({esc(type(err).__name__)}): {esc(err)}. "
                                     "The details are in <code>widget.last_error</code>.")
             finally:
                 if self.busy.value:
@@ -417,11 +180,15 @@ class MattingWidget(w.VBox):
                     self.remove_class("mam-busy")
         return run
 
+    def _cancel_drag(self) -> None:
+        if self._pointer is not None:
+            self._pointer.cancel()
+
     # --- session events -------------------------------------------------------------------------
 
     def _on_session(self, kind: str, detail: str | None) -> None:
         if kind == "busy":
-            self.busy.value = f"<span class='mam-spinner'></span>{_esc(detail)}…"
+            self.busy.value = f"<span class='mam-spinner'></span>{esc(detail)}…"
             self.add_class("mam-busy")
         elif kind == "idle":
             self.busy.value = ""
@@ -430,7 +197,7 @@ class MattingWidget(w.VBox):
             image = self.session.image
             self._scale = render.display_scale(image.shape[:2], self.display_size)
             self._image_display = np.ascontiguousarray(render.to_display(image, self._scale))
-            self._drag = None
+            self._pointer = Pointer(self._scale, self._image_display.shape[:2], image.shape[:2])
             self.export_stem.value = ""
         elif kind == "state":
             self.clear_message()  # a message describes the action before this one
@@ -461,7 +228,7 @@ class MattingWidget(w.VBox):
     def _load(self, image, name=None) -> bool:
         encode_ms = self.session.set_image(image, name=name)
         h, w_ = self.session.size
-        self._show("ok", f"Loaded <b>{_esc(self.session.image_name)}</b> ({w_}×{h}); image encoder ran once in "
+        self._show("ok", f"Loaded <b>{esc(self.session.image_name)}</b> ({w_}×{h}); image encoder ran once in "
                          f"{encode_ms / 1000:.2f} s. Click on an object to start.")
         return True
 
@@ -497,7 +264,7 @@ class MattingWidget(w.VBox):
             self._bg_custom = image_from_bytes(content, name)
             self.background.value = "image"
             self._refresh()
-            self._show("ok", f"Background: {_esc(name)}")
+            self._show("ok", f"Background: {esc(name)}")
         finally:
             self._reset_upload(self.bg_upload)
 
@@ -507,7 +274,7 @@ class MattingWidget(w.VBox):
         try:
             name, content = json_from_upload(change["new"])
             self.session.load_prompts(content)
-            self._show("ok", f"Loaded prompts from {_esc(name)}.")
+            self._show("ok", f"Loaded prompts from {esc(name)}.")
         finally:
             self._reset_upload(self.load_prompts_upload)
 
@@ -538,43 +305,20 @@ class MattingWidget(w.VBox):
             self._show("error", "Add a second object first (New object), then merge.")
             return
         name = self.session.merge(a, b)
-        self._show("ok", f"Created <b>{_esc(name)}</b>: α = 1 − (1 − α₁)(1 − α₂).")
+        self._show("ok", f"Created <b>{esc(name)}</b>: α = 1 − (1 − α₁)(1 − α₂).")
 
     def _export(self) -> None:
         paths = self.export()
-        listing = "".join(f"<li><code>{_esc(p)}</code></li>" for p in paths.values())
-        self._show("ok", f"Exported <b>{_esc(self.session.current.name)}</b>:<ul style='margin:4px 0 0 0'>"
+        listing = "".join(f"<li><code>{esc(p)}</code></li>" for p in paths.values())
+        self._show("ok", f"Exported <b>{esc(self.session.current.name)}</b>:<ul style='margin:4px 0 0 0'>"
                          f"{listing}</ul>")
 
     def _save_prompts(self) -> None:
         stem = self.export_stem.value.strip() or Path(self.session.image_name or "image").stem
         path = self.session.save_prompts(Path(self.export_dir.value) / f"{stem}_prompts.json")
-        self._show("ok", f"Saved the prompts of {len(self.session.objects)} object(s) to <code>{_esc(path)}</code>.")
+        self._show("ok", f"Saved the prompts of {len(self.session.objects)} object(s) to <code>{esc(path)}</code>.")
 
     # --- mouse ----------------------------------------------------------------------------------
-
-    def _display_xy(self, event: dict) -> tuple[float, float]:
-        """The event's position in the displayed picture's pixels.
-
-        ipyevents scales ``dataX``/``dataY`` by the ``<img>``'s ``naturalWidth``, which reads 0 while
-        a new picture is being decoded — and every preview redraw during a drag replaces it — so
-        they can come as (0, 0) mid-drag. The position within the element's box (``relativeX`` over
-        ``boundingRectWidth``; the picture has no border or padding) does not depend on that."""
-        width, height = event.get("boundingRectWidth") or 0, event.get("boundingRectHeight") or 0
-        if width > 0 and height > 0 and "relativeX" in event and self._image_display is not None:
-            h, w_ = self._image_display.shape[:2]
-            return float(event["relativeX"]) * w_ / width, float(event["relativeY"]) * h / height
-        return float(event["dataX"]), float(event["dataY"])
-
-    def _follow(self, event: dict) -> bool:
-        """Move the drag's end to ``event``; True when that is at least ``DRAG_THRESHOLD`` displayed
-        pixels from its start (the drag then counts as moved)."""
-        x, y = self._display_xy(event)
-        self._drag["last"] = (x / self._scale, y / self._scale)
-        x0, y0 = self._drag["start_px"]
-        far = max(abs(x - x0), abs(y - y0)) >= DRAG_THRESHOLD
-        self._drag["moved"] |= far
-        return far
 
     def handle_event(self, event: dict) -> None:
         """Handle one ipyevents mouse event (``mousedown``/``mousemove``/``mouseup``/``mouseleave``
@@ -587,50 +331,18 @@ class MattingWidget(w.VBox):
             if event.get("type") == "mousedown":
                 self._show("error", "Load an image first (Image tab).")
             return
-        kind = event.get("type")
-        if kind == "mousedown":
-            if event.get("button", 0) != 0:
-                return
-            background = bool(event.get("shiftKey") or event.get("altKey")) or self.mode.value == 0
-            x, y = self._display_xy(event)
-            start = (x / self._scale, y / self._scale)
-            self._drag = {"start": start, "start_px": (x, y), "last": start, "label": 0 if background else 1,
-                          "moved": False}
-            return
-        if self._drag is None:
-            return
-        if kind == "mousemove":
-            if event.get("buttons", 1) == 0:  # released outside the picture
-                self._finish_drag()
-                return
-            if self._follow(event):
-                self._render_left(preview_box=(*self._drag["start"], *self._drag["last"]))
-        elif kind == "mouseup":
-            self._follow(event)
-            self._finish_drag()
-        elif kind == "mouseleave":
-            if self._drag["moved"]:
-                self._finish_drag()
-            else:
-                self._drag = None
-
-    def _finish_drag(self) -> None:
-        drag, self._drag = self._drag, None
-        if drag is None:
-            return
-        self.clear_message()
-        if drag["moved"]:
-            (x0, y0), (x1, y1) = drag["start"], drag["last"]
+        gesture = self._pointer.handle(event, background=self.mode.value == 0)
+        if isinstance(gesture, Preview):
+            self._render_left(preview_box=gesture.box)
+        elif isinstance(gesture, Box):
+            self.clear_message()
             try:
-                self.session.set_box((x0, y0, x1, y1))
+                self.session.set_box(gesture.box)
             finally:
                 self._refresh()  # remove the preview box even when the box is refused
-        else:
-            h, w_ = self.session.size
-            # a click on the picture's last row/column reports the far edge: keep it inside the image
-            x = min(max(drag["start"][0], 0.0), w_ - 1.0)
-            y = min(max(drag["start"][1], 0.0), h - 1.0)
-            self.session.add_point(x, y, drag["label"])
+        elif isinstance(gesture, Click):
+            self.clear_message()
+            self.session.add_point(gesture.x, gesture.y, gesture.label)
 
     # --- drawing --------------------------------------------------------------------------------
 
@@ -699,47 +411,8 @@ class MattingWidget(w.VBox):
             size = (3 * self.display_size // 4, self.display_size)
             self.canvas.value = render.png_bytes(render.blank_view(size, "load an image: Image tab below"))
             self.matte.value = render.png_bytes(render.blank_view(size))
-            self.status.value = ("<div class='mam-statusbar' data-objects='0'><div class='mam-details'>no image loaded"
-                                 "</div></div>")
+            self.status.value = NO_IMAGE_STATUS
             return
         self._render_left()
         self._render_right()
-        self.status.value = self._status_html()
-
-    def _status_html(self) -> str:
-        s = self.session
-        sm = s.summary()
-        idx = s.objects.index(s.current)
-        color = "#%02x%02x%02x" % render.object_color(idx)
-        h, w_ = s.size
-        chips = [
-            f"<span class='mam-chip mam-obj' style='background:{color}'>{_esc(sm.name)}</span>",
-            f"<span class='mam-chip'>{_esc(sm.prompt)}</span>",
-            f"<span class='mam-chip'>α coverage <b>{100 * sm.coverage:.1f}%</b></span>",
-        ]
-        if sm.iou is not None:
-            chips.append(f"<span class='mam-chip'>SAM IoU <b>{sm.iou:.2f}</b></span>")
-        details = [f"<span class='mam-action'>{_esc(sm.last_action)}</span>"]
-        if sm.latency is not None:
-            lat = sm.latency
-            if lat.cached:
-                details.append("prompt → α: cached result")
-            else:
-                details.append(f"prompt → α <b>{_esc(_secs(lat.total))}</b> (SAM decoder {_esc(_secs(lat.sam))}, "
-                               f"M2M {_esc(_secs(lat.m2m))}, refinement {_esc(_secs(lat.refine))})")
-        if s.encode_ms is not None:
-            details.append(f"image encoder {s.encode_ms / 1000:.2f} s, once for this {w_}×{h} image")
-        data = (f"data-object='{_esc(sm.name)}' data-points='{sm.n_points}' data-foreground='{sm.n_foreground}' "
-                f"data-background='{sm.n_background}' data-box='{int(sm.has_box)}' "
-                f"data-coverage='{sm.coverage:.6f}' data-objects='{sm.n_objects}' "
-                f"data-encodes='{s.encode_count}' data-guidance='{_esc(s.refinement.guidance)}'")
-        return (f"<div class='mam-statusbar' {data}><div class='mam-chips'>{''.join(chips)}</div>"
-                f"<div class='mam-details'>{' · '.join(details)}</div></div>")
-
-
-def _secs(ms: float) -> str:
-    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
-
-
-def _strip_tags(text: str) -> str:
-    return re.sub(r"<[^>]+>", "", text)
+        self.status.value = status_html(s)
