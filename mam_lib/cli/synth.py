@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
     config = None
     if args.degrade > 0:
-        from ..data.transforms import DegradationConfig
+        from ..data.transforms.appearance import DegradationConfig
 
         config = synth_config(args.size, args.num, degradation=DegradationConfig(prob=args.degrade))
     summary = write_synthetic_dataset(args.out_dir, args.num, size=args.size, seed=args.seed, config=config,

@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from .procedural import value_noise
-from .transforms import as_rng, to_float_alpha
+from .transforms.arrays import as_rng, to_float_alpha
 
 
 @dataclass

@@ -34,29 +34,18 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from . import sources as ds
 from .coarse_mask import CoarseMaskConfig, simulate_coarse_mask
 from ..errors import DatasetError
-from .transforms import (
-    AffineConfig,
-    DegradationConfig,
-    JitterConfig,
-    Sample,
-    box_from_alpha,
-    composite,
-    degrade,
-    hsv_jitter,
-    hwc_to_chw,
-    jitter_box,
-    merge_foregrounds,
-    random_affine_crop,
-    random_background_crop,
-    sample_points,
-    to_float_alpha,
-    to_float_image,
-    to_sam_tensor,
-    trimap_from_alpha,
-)
+from .sources.folders import BackgroundFolder
+from .sources.generated import ProceduralBackgrounds, ProceduralForegrounds
+from .sources.layouts import open_source
+from .transforms.appearance import DegradationConfig, JitterConfig, degrade, hsv_jitter
+from .transforms.arrays import Sample, to_float_alpha, to_float_image
+from .transforms.compositing import composite, merge_foregrounds
+from .transforms.geometry import AffineConfig, random_affine_crop, random_background_crop
+from .transforms.prompts import box_from_alpha, jitter_box, sample_points
+from .transforms.tensors import hwc_to_chw, to_sam_tensor
+from .transforms.trimap import trimap_from_alpha
 
 _SPLITS = {"train": 0, "val": 1}
 _TRIMAP_LUT = np.zeros((1, 256), np.float32)  # trimap byte -> {0, 0.5, 1}
@@ -67,7 +56,7 @@ _VAL_SEED_OFFSET = 500_000_000  # procedural items of the val split start here (
 
 @dataclass
 class SourceSpec:
-    """One data source: ``layout`` is ``"procedural"`` or a key of :data:`mam_lib.data.sources.LAYOUTS`."""
+    """One data source: ``layout`` is ``"procedural"`` or a key of :data:`mam_lib.data.sources.layouts.LAYOUTS`."""
 
     layout: str = "procedural"  # "procedural", "aim", "distinctions646", "am2k", "refmatte", ...
     root: str | None = None  # data-set folder (not used by "procedural")
@@ -135,16 +124,16 @@ def _open_sources(specs: Sequence[SourceSpec], role: str, cfg: DataConfig, split
         if spec.layout == "procedural":
             opts = dict(spec.options)
             if role == "background":
-                out.append(ds.ProceduralBackgrounds(opts.pop("count", cfg.procedural_count),
-                                                    opts.pop("size", cfg.procedural_size),
-                                                    base_seed + 7919 * (k + 1), opts.pop("cache", cfg.procedural_cache),
-                                                    opts.pop("cache_dir", cfg.procedural_dir)))
+                out.append(ProceduralBackgrounds(opts.pop("count", cfg.procedural_count),
+                                                 opts.pop("size", cfg.procedural_size),
+                                                 base_seed + 7919 * (k + 1), opts.pop("cache", cfg.procedural_cache),
+                                                 opts.pop("cache_dir", cfg.procedural_dir)))
             elif role == "foreground":
-                out.append(ds.ProceduralForegrounds(opts.pop("count", cfg.procedural_count),
-                                                    opts.pop("size", cfg.procedural_size),
-                                                    base_seed + 104_729 * (k + 1), opts.pop("kinds", None),
-                                                    opts.pop("cache", cfg.procedural_cache),
-                                                    cache_dir=opts.pop("cache_dir", cfg.procedural_dir)))
+                out.append(ProceduralForegrounds(opts.pop("count", cfg.procedural_count),
+                                                 opts.pop("size", cfg.procedural_size),
+                                                 base_seed + 104_729 * (k + 1), opts.pop("kinds", None),
+                                                 opts.pop("cache", cfg.procedural_cache),
+                                                 cache_dir=opts.pop("cache_dir", cfg.procedural_dir)))
             else:
                 raise DatasetError("procedural sources are foregrounds or backgrounds, not real images; "
                                    "write a synthetic set with `mam synth` and read it as 'images_alphas'")
@@ -152,10 +141,10 @@ def _open_sources(specs: Sequence[SourceSpec], role: str, cfg: DataConfig, split
         if spec.root is None:
             raise DatasetError(f"source {spec.layout!r} needs a root folder")
         reader_split = spec.split or ("train" if split == "train" else "test")
-        src = ds.open_source(spec.layout, spec.root, reader_split, **spec.options)
-        if role == "background" and not isinstance(src, ds.BackgroundFolder):
+        src = open_source(spec.layout, spec.root, reader_split, **spec.options)
+        if role == "background" and not isinstance(src, BackgroundFolder):
             raise DatasetError(f"{spec.layout!r} is not a background layout; use 'backgrounds' (any image folder)")
-        if role != "background" and isinstance(src, ds.BackgroundFolder):
+        if role != "background" and isinstance(src, BackgroundFolder):
             raise DatasetError(f"{spec.layout!r} holds backgrounds only; it cannot be a {role} source")
         out.append(src)
     return out
@@ -183,7 +172,7 @@ class MattingDataset(Dataset):
     Each item is a dict of tensors:
 
     =========  ===================================================================
-    ``image``  ``(3, S, S) float32``, SAM-normalised (:func:`mam_lib.data.transforms.to_sam_tensor`)
+    ``image``  ``(3, S, S) float32``, SAM-normalised (:func:`mam_lib.data.transforms.tensors.to_sam_tensor`)
     ``alpha``  ``(1, S, S) float32 in [0, 1]``
     ``trimap`` ``(1, S, S) float32`` in {0, 0.5, 1} (background, unknown, foreground)
     ``fg``     ``(3, S, S) float32 in [0, 1]`` (the photograph itself for real images)

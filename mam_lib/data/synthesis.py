@@ -10,9 +10,9 @@
       fg/, bg/           (optional) foreground and background colours
       masks/             (optional) simulated coarse masks, 0 or 255
 
-which :func:`mam_lib.data.sources.image_alpha_folder` reads back. :func:`write_data_samples` writes
-the small ``data_samples/`` folder. Every file is written atomically (temporary file in the same
-folder, then ``os.replace``; :mod:`mam_lib.io.atomic`).
+which :func:`mam_lib.data.sources.layouts.image_alpha_folder` reads back.
+:func:`write_data_samples` writes the small ``data_samples/`` folder. Every file is written
+atomically (temporary file in the same folder, then ``os.replace``; :mod:`mam_lib.io.atomic`).
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ import numpy as np
 
 from ..errors import MamError
 from ..io.atomic import atomic_write_bytes
-from .transforms import box_from_alpha, composite
+from .transforms.compositing import composite
+from .transforms.prompts import box_from_alpha
 from .writing import alpha_to_uint8, write_image, write_json
 
 
@@ -154,8 +155,9 @@ SAMPLE_BACKGROUND_SIZE = (480, 640)
 
 def write_data_samples(out_dir: str | os.PathLike) -> list[Path]:
     """Write the sample-data folder: ``demo/`` (:func:`write_demo`), ``foregrounds/fg|alpha/``
-    (one small foreground per kind, read by :func:`mam_lib.data.sources.foreground_folder`) and
-    ``backgrounds/`` (JPEG, read by :func:`mam_lib.data.sources.backgrounds`). Returns the files."""
+    (one small foreground per kind, read by :func:`mam_lib.data.sources.layouts.foreground_folder`)
+    and ``backgrounds/`` (JPEG, read by :func:`mam_lib.data.sources.layouts.backgrounds`). Returns
+    the files."""
     from .procedural import make_background, make_foreground
 
     out = Path(out_dir)

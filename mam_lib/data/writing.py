@@ -1,9 +1,9 @@
 """Writing the images, mattes and JSON of a data set to disk, atomically.
 
 Shared by the synthetic-data writer (:mod:`mam_lib.data.synthesis`) and the on-disk cache of
-procedural sources (:mod:`mam_lib.data.sources`). Each file goes to a temporary file in the same
-folder and is then renamed over the target (:mod:`mam_lib.io.atomic`), so a reader never sees half
-a file.
+procedural sources (:mod:`mam_lib.data.sources.generated`). Each file goes to a temporary file in
+the same folder and is then renamed over the target (:mod:`mam_lib.io.atomic`), so a reader never
+sees half a file.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import MamError
 from ..io.atomic import atomic_write_bytes
-from .transforms import to_uint8_image
+from .transforms.arrays import to_uint8_image
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, jpeg_quality: int = 92, png_compression: int = 9) -> None:

@@ -5,8 +5,8 @@ bounding box of α > 0.5, ``[x0, y0, x1, y1]`` in pixel indices with x1, y1 incl
 and last column and row holding such a pixel); the point prompt is the centre of that box, a
 single foreground click. This is how prompt-based matting methods are evaluated on these sets,
 RefMatte-RW100 included (its text expressions are not used). The training data's boxes
-(:func:`mam_lib.data.transforms.box_from_alpha`) use box edges instead (x1 = last column + 1); the
-one-pixel difference follows the published evaluation scripts.
+(:func:`mam_lib.data.transforms.prompts.box_from_alpha`) use box edges instead (x1 = last
+column + 1); the one-pixel difference follows the published evaluation scripts.
 """
 from __future__ import annotations
 

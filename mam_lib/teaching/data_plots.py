@@ -10,7 +10,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..data.transforms import from_sam_tensor, to_float_alpha, to_uint8_image
+from ..data.transforms.arrays import to_float_alpha, to_float_image, to_uint8_image
+from ..data.transforms.compositing import composite
+from ..data.transforms.tensors import from_sam_tensor
 
 
 def _plt():
@@ -92,8 +94,6 @@ def show_foreground(fg: np.ndarray, alpha: np.ndarray, zoom: int = 64, bg: np.nd
     a = to_float_alpha(alpha)
     if bg is None:
         bg = checkerboard(a.shape, 8)
-    from ..data.transforms import composite, to_float_image
-
     comp = composite(to_float_image(fg), to_float_image(bg), a)
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
     axes[0].imshow(fg)
@@ -133,8 +133,6 @@ def draw_points(ax, points: Any, labels: Any | None = None, size: float = 60.0) 
 def overlay_mask(image: np.ndarray, mask: np.ndarray, color: Sequence[float] = (0.1, 0.5, 1.0),
                  opacity: float = 0.5) -> np.ndarray:
     """``image`` (uint8 or float) with ``mask`` tinted in ``color``; returns ``(H, W, 3) uint8``."""
-    from ..data.transforms import to_float_image
-
     img = to_float_image(np.asarray(image))
     m = np.asarray(mask, bool)[..., None]
     tint = np.asarray(color, np.float32)[None, None, :]
