@@ -123,7 +123,8 @@ def part_train(minutes: float, eval_items: int, out_dir: Path, config_path: Path
 
 def part_timing(out_dir: Path, crop: int, batch: int, steps: int, vit_b: bool = True) -> None:
     from mam_lib.training.config import apply_overrides, preset
-    from mam_lib.training.trainer import BatchStream, Trainer, resolve_precision
+    from mam_lib.training.batches import BatchStream
+    from mam_lib.training.trainer import Trainer, resolve_precision
 
     precision = resolve_precision(preset("cpu-tiny").run.precision, torch.device("cpu")) or "fp32"
     print()

@@ -42,7 +42,7 @@ def register(subparsers) -> None:
 
 
 def _count_pairs(folder: str) -> int:
-    from ..data.sources import image_alpha_folder
+    from ..data.sources.layouts import image_alpha_folder
 
     return len(image_alpha_folder(folder))
 
@@ -51,7 +51,7 @@ def finetune_config(args):
     """The config for these arguments: the ``finetune`` preset with the user's folders and choices."""
     from ..training.config import apply_overrides, preset
     from ..data.dataset import SourceSpec
-    from ..training.trainer import resolve_weights_path
+    from ..inference.weights import resolve_weights_path
 
     for name, folder in (("--data", args.data), ("--val-data", args.val_data)):
         if folder is not None and not Path(folder).is_dir():

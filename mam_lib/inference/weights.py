@@ -12,7 +12,8 @@ a truncated checkpoint under its real name.
 The MAM (M2M) checkpoints of the original release are published in a shared Google Drive folder
 (linked from the Matting-Anything README), which cannot be fetched by a plain URL: download
 ``mam_vitb.pth`` (and, if wanted, ``mam_vitl.pth`` / ``mam_vith.pth``) by hand and put them in the
-cache folder under those names. :func:`find_checkpoint` then finds them.
+cache folder under those names. :func:`find_checkpoint` then finds them, and
+:func:`resolve_weights_path` accepts a path, a registry name or such a cached file name.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..errors import DownloadError
+from ..errors import CheckpointError, DownloadError
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,23 @@ def find_checkpoint(name: str, folder: str | os.PathLike | None = None) -> Path 
     entry = _entry(name)
     path = Path(folder) / entry.filename if folder is not None else cache_dir() / entry.filename
     return path if path.is_file() else None
+
+
+def resolve_weights_path(value: str | os.PathLike | None, what: str) -> Path | None:
+    """A checkpoint given as a path, a registry name (``mam_vitb``) or a file name in the weights cache."""
+    if value is None or str(value) == "":
+        return None
+    p = Path(value).expanduser()
+    if p.is_file():
+        return p
+    name = str(value)
+    for key, entry in REGISTRY.items():
+        if name in (key, entry.filename):
+            cached = cache_dir() / entry.filename
+            if cached.is_file():
+                return cached
+    raise CheckpointError(f"{what} {name!r} is neither a file nor a downloaded registry entry "
+                          f"(looked in {cache_dir()}); see the README section 'Weights'")
 
 
 def _entry(name: str) -> WeightFile:

@@ -25,7 +25,7 @@ from mam_lib.training.config import (
     save_config,
 )
 import mam_lib.training.trainer as trainer_module
-from mam_lib.training.trainer import GradClipper, Trainer, lr_factor, resolve_precision
+from mam_lib.training.trainer import Trainer, resolve_precision
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,12 +99,7 @@ def test_config_errors_name_the_problem(tmp_path):
     assert cfg.optim.lr == 0.0005 and cfg.data == preset("cpu-tiny").data
 
 
-def test_schedule_and_precision_helpers(monkeypatch):
-    assert lr_factor(0, 4, 20) == pytest.approx(0.25)
-    assert lr_factor(3, 4, 20) == pytest.approx(1.0)
-    assert lr_factor(4, 4, 20) == pytest.approx(1.0)
-    assert lr_factor(12, 4, 20) == pytest.approx(0.5)
-    assert lr_factor(20, 4, 20, min_ratio=0.1) == pytest.approx(0.1)
+def test_precision_helper(monkeypatch):
     cpu = torch.device("cpu")
     assert resolve_precision("fp32", cpu) is None and resolve_precision("bf16", cpu) == "bf16"
     monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: False)
@@ -115,24 +110,6 @@ def test_schedule_and_precision_helpers(monkeypatch):
         resolve_precision("fp16", cpu)
     with pytest.raises(MamError, match="mps"):
         resolve_precision("bf16", torch.device("mps"))
-
-
-def test_grad_clipper_follows_a_moving_maximum():
-    p = torch.nn.Parameter(torch.zeros(4))
-    clip = GradClipper(decay=0.9, start=2)
-    for value in (1.0, 1.0):  # recording only
-        p.grad = torch.full((4,), value)
-        norm, clipped = clip([p])
-        assert norm == pytest.approx(2.0) and not clipped
-    p.grad = torch.full((4,), 50.0)  # a spike
-    norm, clipped = clip([p])
-    assert clipped and norm == pytest.approx(100.0)
-    assert float(p.grad.norm()) == pytest.approx(2.0, rel=1e-4)
-    assert clip.moving_max == pytest.approx(4.0)  # a spike at most doubles the threshold
-    state = clip.state_dict()
-    other = GradClipper(decay=0.9, start=2)
-    other.load_state_dict(state)
-    assert other.moving_max == clip.moving_max and other.seen == 3
 
 
 # ------------------------------------------------------------------------------ training
