@@ -10,6 +10,13 @@ Main entry points::
     predictor.set_image("photo.jpg")               # SAM's encoder runs once
     result = predictor.predict(box=[x0, y0, x1, y1])
     result.alpha                                   # (H, W) float32 in [0, 1]
+
+Subpackages, lowest layer first (each imports only itself and the layers below it):
+:mod:`~mam_lib.io` (files), :mod:`~mam_lib.inference` (SAM, M2M, refinement, weights),
+:mod:`~mam_lib.data` and :mod:`~mam_lib.evaluation`, :mod:`~mam_lib.training`,
+:mod:`~mam_lib.teaching` (figures the notebooks show) and :mod:`~mam_lib.widget`, :mod:`~mam_lib.cli`.
+This module re-exports the public names of the inference path and of :mod:`~mam_lib.io`; importing
+it loads nothing else.
 """
 from .errors import CheckpointError, DatasetError, DownloadError, ImageReadError, MamError, PromptError
 from .inference.checkpoints import load_m2m, load_m2m_weights, save_m2m_checkpoint

@@ -1,1 +1,14 @@
-"""inference"""
+"""The inference path: frozen SAM → M2M decoder → iterative refinement, and the weights they load.
+
+* :mod:`~mam_lib.inference.sam` — SAM built from segment-anything (``vit_b``/``vit_l``/``vit_h`` or
+  the small random ``tiny``); encode an image once, prompt it many times; the batched training form;
+* :mod:`~mam_lib.inference.m2m` — the Mask-to-Matte decoder (heads at output strides 8, 4 and 1);
+* :mod:`~mam_lib.inference.refinement` — the band-by-band refinement from ``alpha_os8`` to the matte;
+* :mod:`~mam_lib.inference.predictor` — :class:`MattingPredictor`, the three put together;
+* :mod:`~mam_lib.inference.checkpoints` — reading and writing M2M weights in the published layouts;
+* :mod:`~mam_lib.inference.weights` — the registry of published files, the cache folder, downloads;
+* :mod:`~mam_lib.inference.device` — device choice and mixed-precision contexts.
+
+This layer imports only :mod:`mam_lib.errors` and :mod:`mam_lib.io`: never data, training,
+evaluation or plotting code.
+"""

@@ -1,1 +1,12 @@
-"""teaching"""
+"""What the notebooks and the demo show: figures, reports and sliders (matplotlib, ipywidgets).
+
+* :mod:`~mam_lib.teaching.viz` — shared plotting helpers and the refinement figures;
+* :mod:`~mam_lib.teaching.data_plots` — figures of the data pipeline;
+* :mod:`~mam_lib.teaching.training_plots` — figures of the losses, the region schedule, curves;
+* :mod:`~mam_lib.teaching.refinement_report` — what each refinement step did, against a known alpha;
+* :mod:`~mam_lib.teaching.refinement_widgets` — live band-width and guidance sliders;
+* :mod:`~mam_lib.teaching.demo` — the main job (``mam demo``): the whole pipeline on the shipped sample.
+
+The top of the stack below the widget and the CLI: it may use every lower layer, and nothing
+below it imports it.
+"""
