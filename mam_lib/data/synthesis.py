@@ -26,6 +26,8 @@ import numpy as np
 
 from ..errors import MamError
 from ..io.atomic import atomic_write_bytes
+from .dataset import DataConfig, MattingDataset, SourceSpec
+from .procedural import FOREGROUND_KINDS, make_background, make_foreground
 from .transforms.compositing import composite
 from .transforms.prompts import box_from_alpha
 from .writing import alpha_to_uint8, write_image, write_json
@@ -39,8 +41,6 @@ def synth_config(size: int, n: int, **overrides: Any):
     """The :class:`mam_lib.data.dataset.DataConfig` used by :func:`write_synthetic_dataset` by
     default: ``size`` crops from procedural sources of ``size x 4/3 size`` (so objects are
     mostly in view), trimap widths up to 4% of the size, the recipe's augmentations."""
-    from .dataset import DataConfig
-
     base = dict(crop_size=int(size), length=int(n), procedural_size=(int(size), int(size * 4 / 3)),
                 procedural_count=max(64, 4 * int(n)), trimap_width=(1, max(2, int(size) // 25)))
     return DataConfig.cpu(**{**base, **overrides})
@@ -76,9 +76,6 @@ def write_synthetic_dataset(
         a summary dict: ``out_dir``, ``count``, ``size``, ``seed``.
     """
     from tqdm.auto import tqdm
-
-    from .procedural import FOREGROUND_KINDS
-    from .dataset import MattingDataset, SourceSpec
 
     if n < 1:
         raise MamError(f"the number of samples must be at least 1, got {n}")
@@ -132,8 +129,6 @@ def write_demo(out_dir: str | os.PathLike, fg_seed: int, bg_seed: int, size: tup
                kind: str = "hair") -> None:
     """Write ``image.png``, ``alpha.png``, ``fg.png``, ``bg.png`` and ``prompt.json`` of one
     procedural composite with known alpha into ``out_dir``."""
-    from .procedural import make_background, make_foreground
-
     fg, alpha = make_foreground(fg_seed, size, kind)
     bg = make_background(bg_seed, size)
     alpha8 = alpha_to_uint8(alpha)
@@ -158,8 +153,6 @@ def write_data_samples(out_dir: str | os.PathLike) -> list[Path]:
     (one small foreground per kind, read by :func:`mam_lib.data.sources.layouts.foreground_folder`)
     and ``backgrounds/`` (JPEG, read by :func:`mam_lib.data.sources.layouts.backgrounds`). Returns
     the files."""
-    from .procedural import make_background, make_foreground
-
     out = Path(out_dir)
     write_demo(out / "demo", **SAMPLE_DEMO)
     files = [out / "demo" / n for n in ("image.png", "alpha.png", "fg.png", "bg.png", "prompt.json")]

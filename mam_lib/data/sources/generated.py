@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ...errors import ImageReadError
+from ..procedural import make_background, make_foreground
 from ..writing import alpha_to_uint8, write_image
 from .files import read_alpha, read_image
 
@@ -78,8 +79,6 @@ class ProceduralForegrounds:
         return self.count
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        from ..procedural import make_foreground
-
         kind = self.kinds[index % len(self.kinds)] if self.kinds else None
         stem = None
         if self.cache_dir is not None:
@@ -113,8 +112,6 @@ class ProceduralBackgrounds:
         return self.count
 
     def load(self, index: int) -> np.ndarray:
-        from ..procedural import make_background
-
         stem = None
         if self.cache_dir is not None:
             stem = self.cache_dir / f"bg_{self.seed + index}_{self.size[0]}x{self.size[1]}"
