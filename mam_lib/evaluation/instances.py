@@ -1,11 +1,10 @@
 """Matching predicted to ground-truth instances of one image (HIM2K, RWP-636).
 
-Instance matching rule (HIM2K, RWP-636): predicted and ground-truth instances of one image are
-compared as binary masks α > 0; the intersection-over-union matrix is solved for the one-to-one
-assignment with the largest total IoU (Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``);
-an assigned pair counts as a match when its IoU ≥ 0.5. This is the rule of the instance matting
-quality (IMQ) evaluation of HIM2K. Unmatched ground-truth instances are misses, unmatched
-predictions are extras.
+The rule: predicted and ground-truth instances of one image are compared as binary masks α > 0; the
+intersection-over-union matrix is solved for the one-to-one assignment with the largest total IoU
+(Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``); an assigned pair counts as a match
+when its IoU ≥ 0.5. This is the rule of the instance matting quality (IMQ) evaluation of HIM2K.
+Unmatched ground-truth instances are misses, unmatched predictions are extras.
 """
 from __future__ import annotations
 
