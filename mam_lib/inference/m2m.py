@@ -213,6 +213,51 @@ class M2MDecoder(nn.Module):
         }
 
 
+def m2m_example_inputs(batch: int = 1, height: int = 128, width: int = 128, mask_size: tuple[int, int] | None = None,
+                       seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random M2M inputs on the CPU, float32, reproducible from ``seed``.
+
+    Returns ``features (B,256,H/16,W/16)`` and ``image (B,3,H,W)`` standard normal, and
+    ``mask (B,1,h,w)`` uniform in [0,1) with ``(h, w) = mask_size`` (default ``(H/4, W/4)``, SAM's
+    low-resolution mask). ``height`` and ``width`` must be multiples of 16.
+    """
+    if height % 16 or width % 16:
+        raise ValueError(f"M2M's image sides must be multiples of 16, got {width}×{height}")
+    mh, mw = mask_size or (height // 4, width // 4)
+    gen = torch.Generator().manual_seed(seed)
+    features = torch.randn(batch, 256, height // 16, width // 16, generator=gen)
+    image = torch.randn(batch, 3, height, width, generator=gen)
+    mask = torch.rand(batch, 1, mh, mw, generator=gen)
+    return features, image, mask
+
+
+def calibrated_random_m2m(seed: int = 0, size: int = 128, batches: int = 2) -> M2MDecoder:
+    """A random-weight eval-mode :class:`M2MDecoder` whose activations stay in a trained model's range.
+
+    A freshly initialised decoder in eval mode uses batch-norm statistics of 0 and 1 and zero
+    residual branches, so its activations grow to 1e5–1e7 and every alpha saturates at 0 or 1: a poor
+    subject for comparing an export with PyTorch or for timing. Here the batch-norm scales and shifts
+    are drawn at random and their running statistics are measured on ``batches`` random batches of
+    ``(2,3,size,size)`` inputs (:func:`m2m_example_inputs`). The global random state is left untouched.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        m2m = M2MDecoder()
+        norms = [m for m in m2m.modules() if isinstance(m, nn.BatchNorm2d)]
+        for bn in norms:
+            nn.init.uniform_(bn.weight, 0.5, 1.5)
+            nn.init.uniform_(bn.bias, -0.2, 0.2)
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the calibration batches
+        m2m.train()
+        with torch.no_grad():
+            for i in range(batches):
+                m2m(*m2m_example_inputs(2, size, size, seed=seed + 1 + i))
+        for bn in norms:
+            bn.momentum = 0.1
+    return m2m.eval()
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

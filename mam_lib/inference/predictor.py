@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +24,18 @@ from segment_anything.modeling import Sam
 
 from .checkpoints import load_m2m
 from .device import autocast_context, resolve_device
-from ..errors import PromptError
+from ..errors import MamError, PromptError
 from ..io.images import load_image
+from .fast_m2m import FastM2M
 from .m2m import M2MDecoder
-from .refinement import RefinementConfig, RefinementSteps, refine
+from .refinement import RefinementConfig, matte_region, refine, refine_in_rows
+from .resize import source_rows
 from .sam import ImageEncoding, SamMaskPredictor, SamPrediction, build_sam, sam_variant_of
 from .weights import M2M_FOR_SAM, find_checkpoint
+
+
+#: The result fields that can be computed on first access (full-size maps for plots and teaching).
+DETAIL_FIELDS = ("alpha_os8", "alpha_os4", "alpha_os1", "start", "after_os4", "bands")
 
 
 @dataclass
@@ -46,26 +53,99 @@ class MattingResult:
         refinement: the settings used.
         box, points, labels: the prompt.
         timings: milliseconds of each stage (``sam``, ``m2m``, ``refine``, ``total``).
+        lowres: the decoder's outputs before resizing, ``(1,1,h,w)`` each (``h, w``: the image's size
+            in SAM's 1024 frame), when the predictor kept them.
+        lowres_window: ``(y0, y1, x0, x1)``: where in that frame ``lowres`` holds the decoder's
+            output (the fast path evaluates it only where the matte can be non-zero, see
+            :func:`~mam_lib.inference.refinement.matte_region`; zeros elsewhere); None: everywhere.
+        full_lowres: computes ``lowres`` everywhere (one more decoder run) when a plot asks for it.
+
+    The fast path computes only ``alpha`` and ``mask`` at full size; the six fields of
+    :data:`DETAIL_FIELDS` are then computed from ``lowres`` the first time one of them is read (a few
+    full-size maps: 432 MB each at 12000×9000), so a click pays for them only when a plot asks.
     """
 
     alpha: np.ndarray
     mask: np.ndarray
-    alpha_os8: np.ndarray
-    alpha_os4: np.ndarray
-    alpha_os1: np.ndarray
-    start: np.ndarray
-    after_os4: np.ndarray
-    bands: dict[str, np.ndarray]
     sam: SamPrediction
     refinement: RefinementConfig
+    alpha_os8: np.ndarray = field(default_factory=lambda: None, repr=False)
+    alpha_os4: np.ndarray = field(default_factory=lambda: None, repr=False)
+    alpha_os1: np.ndarray = field(default_factory=lambda: None, repr=False)
+    start: np.ndarray = field(default_factory=lambda: None, repr=False)
+    after_os4: np.ndarray = field(default_factory=lambda: None, repr=False)
+    bands: dict[str, np.ndarray] = field(default_factory=lambda: None, repr=False)
     box: np.ndarray | None = None
     points: np.ndarray | None = None
     labels: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    lowres: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+    lowres_window: tuple[int, int, int, int] | None = None
+    full_lowres: Callable[[], dict[str, torch.Tensor]] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        missing = [k for k in DETAIL_FIELDS if self.__dict__.get(k) is None]
+        if missing and self.lowres is None:
+            raise ValueError(f"MattingResult needs {', '.join(missing)} or the decoder's low-res outputs (lowres)")
+        for k in missing:  # computed by __getattr__ on first access
+            del self.__dict__[k]
+
+    def __getattr__(self, name: str):
+        if name in DETAIL_FIELDS and "lowres" in self.__dict__:
+            if self.lowres_window is not None and self.full_lowres is not None:
+                self.lowres, self.lowres_window = self.full_lowres(), None
+            details = _details(self.lowres, self.mask, self.refinement)
+            del details["alpha"]
+            self.__dict__.update(details)
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    @property
+    def has_details(self) -> bool:
+        """Whether the full-size decoder outputs and steps are already computed."""
+        return all(k in self.__dict__ for k in DETAIL_FIELDS)
+
+
+def frame_window(mask: np.ndarray, config: RefinementConfig, input_size: tuple[int, int]
+                 ) -> tuple[int, int, int, int] | None:
+    """The window of SAM's 1024 frame that a matte's non-zero region reads, None if it has none.
+
+    ``mask``: ``(H,W)`` SAM's mask at the photo's size; ``input_size``: ``(h, w)`` of the photo in the
+    frame. :func:`~mam_lib.inference.refinement.matte_region` at the photo's size, taken to the frame
+    through the resize's own source rows and columns (:func:`~mam_lib.inference.resize.source_rows`).
+    """
+    region = matte_region(mask, config)
+    if region is None:
+        return None
+    y0, y1, x0, x1 = region
+    (h, w), (H, W) = input_size, mask.shape
+    i0, i1, _, _ = source_rows(h, H)
+    j0, j1, _, _ = source_rows(w, W)
+    return int(i0[y0]), int(i1[y1 - 1]) + 1, int(j0[x0]), int(j1[x1 - 1]) + 1
+
+
+def _details(lowres: dict[str, torch.Tensor], mask: np.ndarray, config: RefinementConfig) -> dict:
+    """The full-size decoder outputs and refinement steps of a result, from its low-res outputs."""
+    size = mask.shape
+    full = {k: F.interpolate(lowres[k].reshape(1, 1, *lowres[k].shape[-2:]).float(), size, mode="bilinear",
+                             align_corners=False).clamp_(0, 1) for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
+    steps = refine(full["alpha_os8"], full["alpha_os4"], full["alpha_os1"],
+                   torch.as_tensor(mask, device=full["alpha_os8"].device)[None, None], config)
+    out = {k: _np(v) for k, v in full.items()}
+    out.update(alpha=_np(steps.alpha), start=_np(steps.start), after_os4=_np(steps.after_os4),
+               bands={"os8": _np(steps.band_os8).astype(bool), "os4": _np(steps.band_os4).astype(bool),
+                      "os1": _np(steps.band_os1).astype(bool)})
+    return out
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
     return t[0, 0].float().cpu().numpy()
+
+
+#: How the decoder runs: "fast" (prepared weights, channels_last, no padding, the matte computed a
+#: band of rows at a time: :mod:`mam_lib.inference.fast_m2m`) or "eager" (the decoder module as
+#: it is and full-size maps, the published arithmetic and speed).
+BACKENDS = ("fast", "eager")
 
 
 class MattingPredictor:
@@ -73,23 +153,35 @@ class MattingPredictor:
 
     Args:
         sam_model: a segment-anything ``Sam`` (see :func:`mam_lib.inference.sam.build_sam`).
-        m2m: the decoder (see :func:`mam_lib.inference.checkpoints.load_m2m`).
+        m2m: the decoder (see :func:`mam_lib.inference.checkpoints.load_m2m`), or any module with its
+            ``forward`` (e.g. :class:`mam_lib.inference.onnx_export.OnnxM2M`, which runs "eager").
         device: where to run; None picks CUDA, then MPS, then the CPU.
         refinement: default refinement settings (guidance mode, band widths).
-        precision: None, or ``"bf16"``/``"fp16"`` autocast on CUDA; ``"bf16"`` also on the CPU.
+        precision: None (float32), or ``"bf16"``/``"fp16"`` autocast on CUDA; ``"bf16"`` also on the
+            CPU, where it pays only on processors with native bf16 (see README, "Device and precision").
+        backend: ``"fast"`` (default) or ``"eager"``, see :data:`BACKENDS`. Both give the same
+            alpha (max abs difference ~1e-6 in float32); "fast" is several times quicker and keeps
+            memory low on very large photos. The fast decoder is prepared from ``m2m``'s weights on
+            first use and prepared again whenever they change (e.g. after ``load_state_dict``).
     """
 
     def __init__(self, sam_model: Sam, m2m: M2MDecoder, device: str | torch.device | None = None,
-                 refinement: RefinementConfig | None = None, precision: str | None = None) -> None:
+                 refinement: RefinementConfig | None = None, precision: str | None = None,
+                 backend: str = "fast") -> None:
+        if backend not in BACKENDS:
+            raise MamError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.device = resolve_device(device)
         self.sam = sam_model.to(self.device).eval()
         self.m2m = m2m.to(self.device).eval()
         self.precision = precision
+        self.backend = backend
         self.refinement = refinement or RefinementConfig()
         self.sam_predictor = SamMaskPredictor(self.sam, precision=precision)
         self.image: np.ndarray | None = None
         self.encode_ms: float = 0.0
         self.description = f"SAM {sam_variant_of(self.sam)} + M2M"
+        self._fast: FastM2M | None = None
+        self._fast_key: tuple | None = None
 
     @classmethod
     def from_pretrained(cls, sam_variant: str = "vit_b", sam_checkpoint: str | os.PathLike | None = None,
@@ -132,45 +224,104 @@ class MattingPredictor:
         self.image = arr
         return enc
 
+    def fast_decoder(self) -> FastM2M | None:
+        """The prepared decoder for the current weights of ``self.m2m`` (None if it is not an M2M).
+
+        Rebuilt when ``self.m2m`` is replaced or any of its tensors is changed in place (torch
+        counts in-place changes in each tensor's ``_version``), so loading new weights is enough.
+        """
+        if not isinstance(self.m2m, M2MDecoder):
+            return None
+        key = (id(self.m2m), self.m2m.training,
+               tuple((t.data_ptr(), t._version) for t in self.m2m.state_dict(keep_vars=True).values()))
+        if self._fast is None or key != self._fast_key:
+            self._fast = FastM2M.from_decoder(self.m2m)
+            self._fast_key = key
+        return self._fast
+
     @torch.no_grad()
-    def _decode(self, masks_lowres: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Run M2M for ``(N,1,256,256)`` masks on the current image; outputs cropped and resized to ``(N,1,H,W)``."""
+    def _decode(self, masks_lowres: torch.Tensor, window: tuple[int, int, int, int] | None = None
+                ) -> dict[str, torch.Tensor]:
+        """Run M2M for ``(N,1,256,256)`` masks on the current image.
+
+        Returns ``(N,1,h,w)`` float32 outputs cropped to the image's region of SAM's 1024 frame (not
+        yet resized to the photo's size). With ``window`` (fast backend only) the decoder runs only
+        there and the outputs are 0 elsewhere.
+        """
         enc = self.encoding
         n = masks_lowres.shape[0]
-        with autocast_context(self.device, self.precision):
-            out = self.m2m(enc.features.expand(n, -1, -1, -1), enc.image.expand(n, -1, -1, -1), masks_lowres)
         h, w = enc.input_size
-        resized = {}
-        for key in ("alpha_os8", "alpha_os4", "alpha_os1"):
-            a = out[key][..., :h, :w].float()
-            resized[key] = F.interpolate(a, enc.original_size, mode="bilinear", align_corners=False).clamp_(0, 1)
-        return resized
+        features, image = enc.features.expand(n, -1, -1, -1), enc.image.expand(n, -1, -1, -1)
+        fast = self.fast_decoder() if self.backend == "fast" else None
+        with autocast_context(self.device, self.precision):
+            if fast is None:
+                out = self.m2m(features, image, masks_lowres)
+            elif window is None:
+                out = fast(features, image, masks_lowres, valid=(h, w))
+            else:
+                y0, y1, x0, x1 = window
+                part = fast(features, image, masks_lowres, valid=(h, w), window=window)
+                out = {}
+                for k, v in part.items():
+                    out[k] = v.new_zeros((n, 1, h, w))
+                    out[k][..., y0:y1, x0:x1] = v
+        return {k: out[k][..., :h, :w].float() for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
 
-    def _result(self, sam_pred: SamPrediction, outputs: dict[str, torch.Tensor], i: int,
-                config: RefinementConfig, box, points, labels, timings: dict[str, float]) -> MattingResult:
-        mask = torch.as_tensor(sam_pred.mask, device=self.device)[None, None]
-        t0 = time.perf_counter()
-        steps = refine(outputs["alpha_os8"][i:i + 1], outputs["alpha_os4"][i:i + 1], outputs["alpha_os1"][i:i + 1],
-                       mask, config)
-        result = self._pack(steps, outputs, i, sam_pred, box, points, labels)
-        timings = dict(timings, refine=(time.perf_counter() - t0) * 1000)
-        timings["total"] = timings.get("sam", 0) + timings.get("m2m", 0) + timings["refine"]
-        result.timings = timings
+    def _matte(self, sam_pred: SamPrediction, config: RefinementConfig, box, points, labels,
+               t0: float) -> MattingResult:
+        """M2M and the refinement for one SAM prediction (``t0``: when the prompt started)."""
+        self._sync()
+        t1 = time.perf_counter()
+        window = None
+        if self.backend == "fast" and self.fast_decoder() is not None:
+            window = frame_window(sam_pred.mask, config, self.encoding.input_size)
+            if window is None:  # an empty mask: the matte is 0 everywhere, whatever M2M says
+                h, w = self.encoding.input_size
+                zeros = torch.zeros((1, 1, h, w), device=self.device)
+                lowres = {k: zeros for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
+                window = (0, 0, 0, 0)
+        if window is None or window[1] > window[0]:
+            lowres = self._decode(sam_pred.mask_lowres, window)
+        self._sync()
+        t2 = time.perf_counter()
+        timings = {"sam": (t1 - t0) * 1000, "m2m": (t2 - t1) * 1000}
+        result = self._result(sam_pred, lowres, 0, config, box, points, labels, timings)
+        if window is not None:
+            result.lowres_window = window
+            result.full_lowres = self._full_lowres_of(sam_pred.mask_lowres)
         return result
 
-    @staticmethod
-    def _pack(steps: RefinementSteps, outputs, i, sam_pred, box, points, labels) -> MattingResult:
+    def _full_lowres_of(self, mask_lowres: torch.Tensor) -> Callable[[], dict[str, torch.Tensor]]:
+        """A function computing the decoder's outputs everywhere for this mask on the current image
+        with the current weights (kept, so it stays right after the image or the weights change)."""
+        enc, fast, precision, device = self.encoding, self.fast_decoder(), self.precision, self.device
+
+        @torch.no_grad()
+        def compute() -> dict[str, torch.Tensor]:
+            h, w = enc.input_size
+            with autocast_context(device, precision):
+                out = fast(enc.features, enc.image, mask_lowres, valid=(h, w))
+            return {k: out[k].float() for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
+
+        return compute
+
+    def _result(self, sam_pred: SamPrediction, lowres: dict[str, torch.Tensor], i: int,
+                config: RefinementConfig, box, points, labels, timings: dict[str, float]) -> MattingResult:
+        t0 = time.perf_counter()
+        mine = {k: v[i:i + 1] for k, v in lowres.items()}
+        mask = np.asarray(sam_pred.mask, dtype=bool)
+        if self.backend == "fast" and self.device.type == "cpu":
+            alpha, details = refine_in_rows(mine, mask, config), {}
+        else:  # the published way (and on a GPU): every map at full size, then the refinement on them
+            details = _details(mine, mask, config)
+            alpha = details.pop("alpha")
+        timings = dict(timings, refine=(time.perf_counter() - t0) * 1000)
+        timings["total"] = timings.get("sam", 0) + timings.get("m2m", 0) + timings["refine"]
         return MattingResult(
-            alpha=_np(steps.alpha), mask=np.asarray(sam_pred.mask, dtype=bool),
-            alpha_os8=_np(outputs["alpha_os8"][i:i + 1]), alpha_os4=_np(outputs["alpha_os4"][i:i + 1]),
-            alpha_os1=_np(outputs["alpha_os1"][i:i + 1]),
-            start=_np(steps.start), after_os4=_np(steps.after_os4),
-            bands={"os8": _np(steps.band_os8).astype(bool), "os4": _np(steps.band_os4).astype(bool),
-                   "os1": _np(steps.band_os1).astype(bool)},
-            sam=sam_pred, refinement=steps.config,
+            alpha=alpha, mask=mask, sam=sam_pred, refinement=config, lowres=mine, timings=timings,
             box=None if box is None else np.asarray(box, np.float32).reshape(4),
             points=None if points is None else np.asarray(points, np.float32).reshape(-1, 2),
-            labels=None if labels is None else np.asarray(labels).reshape(-1).astype(np.int64))
+            labels=None if labels is None else np.asarray(labels).reshape(-1).astype(np.int64), **details)
 
     def _config(self, guidance: str | None, refinement: RefinementConfig | None) -> RefinementConfig:
         cfg = refinement or self.refinement
@@ -192,13 +343,7 @@ class MattingPredictor:
         t0 = time.perf_counter()
         sam_pred = self.sam_predictor.predict(box=box, points=points, labels=labels, mask_input=mask_input,
                                               multimask_output=multimask_output)
-        self._sync()
-        t1 = time.perf_counter()
-        outputs = self._decode(sam_pred.mask_lowres)
-        self._sync()
-        t2 = time.perf_counter()
-        timings = {"sam": (t1 - t0) * 1000, "m2m": (t2 - t1) * 1000}
-        return self._result(sam_pred, outputs, 0, config, box, points, labels, timings)
+        return self._matte(sam_pred, config, box, points, labels, t0)
 
     def predict_boxes(self, boxes, guidance: str | None = None,
                       refinement: RefinementConfig | None = None) -> list[MattingResult]:
@@ -209,6 +354,12 @@ class MattingPredictor:
         if arr.ndim != 2 or arr.shape[1] != 4 or len(arr) == 0:
             raise PromptError(f"boxes must be an (N, 4) array of x0, y0, x1, y1, got shape {arr.shape}")
         config = self._config(guidance, refinement)
+        if self.backend == "fast":  # each box's decoder run covers only its own matte's region
+            results = []
+            for b in arr:
+                t0 = time.perf_counter()
+                results.append(self._matte(self.sam_predictor.predict(box=b), config, b, None, None, t0))
+            return results
         t0 = time.perf_counter()
         preds = [self.sam_predictor.predict(box=b) for b in arr]
         t1 = time.perf_counter()
@@ -221,12 +372,26 @@ class MattingPredictor:
 
     def refine(self, result: MattingResult, refinement: RefinementConfig | None = None,
                guidance: str | None = None) -> MattingResult:
-        """Re-run only the refinement of an earlier result with other settings (no SAM, no M2M)."""
+        """Re-run only the refinement of an earlier result with other settings (no SAM, no M2M).
+
+        When the result's decoder outputs cover only its matte's region and the new settings reach
+        further (wider bands), the outputs are first computed everywhere (one decoder run).
+        """
         config = self._config(guidance, refinement or result.refinement)
-        outputs = {k: torch.as_tensor(getattr(result, k), device=self.device)[None, None]
-                   for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
+        lowres, window = result.lowres, result.lowres_window
+        if lowres is None:  # a result made elsewhere: its full-size outputs are the decoder's output
+            lowres = {k: torch.as_tensor(getattr(result, k), device=self.device)[None, None]
+                      for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
+        elif window is not None:
+            need = frame_window(result.mask, config, tuple(lowres["alpha_os8"].shape[-2:]))
+            inside = need is None or (window[0] <= need[0] and need[1] <= window[1] and window[2] <= need[2]
+                                      and need[3] <= window[3])
+            if not inside:
+                lowres, window = result.full_lowres(), None
         timings = {k: v for k, v in result.timings.items() if k in ("sam", "m2m")}
-        return self._result(result.sam, outputs, 0, config, result.box, result.points, result.labels, timings)
+        out = self._result(result.sam, lowres, 0, config, result.box, result.points, result.labels, timings)
+        out.lowres_window, out.full_lowres = window, result.full_lowres
+        return out
 
 
 def default_predictor(device: str | torch.device | None = None, sam_variant: str = "vit_b",

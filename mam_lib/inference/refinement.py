@@ -16,7 +16,12 @@ The two-sided variant dilates ``{1/255 ≤ α ≤ 254/255}`` instead (it may ove
 foreground next to the transition). Structuring elements are OpenCV's ``MORPH_ELLIPSE`` of size
 ``width // 2`` (widths: os8 10, os4 20, os1 10). Everything runs as tensor operations on the
 tensors' own device: a dilation is a convolution of the binary map with the elliptical kernel,
-anchored as OpenCV anchors it, so the bands equal ``cv2.dilate``'s exactly.
+anchored as OpenCV anchors it, so the bands equal ``cv2.dilate``'s exactly; on the CPU the
+dilation *is* ``cv2.dilate`` (about 100× faster there than a convolution: 17 ms against 2.5 s at
+4000×3000).
+
+:func:`refine_in_rows` applies the same rule to a matte much larger than the decoder's output,
+a band of rows at a time and only around the mask, with the same result bit for bit.
 """
 from __future__ import annotations
 
@@ -72,6 +77,18 @@ def dilate(mask: torch.Tensor, size: int) -> torch.Tensor:
     an even-sized element at ``size // 2``; pixels beyond the border do not count). ``size ≤ 1``
     returns the mask unchanged. Runs as one convolution on the mask's device.
     """
+    if size <= 1:
+        return mask.clone()
+    if mask.device.type == "cpu":  # OpenCV's own dilation: the same pixels, ~100× faster than a CPU convolution
+        element = _ellipse_np(int(size)).astype(np.uint8)
+        flat = mask.reshape(-1, *mask.shape[-2:])
+        out = [torch.from_numpy(cv2.dilate(m.numpy().astype(np.uint8), element) > 0) for m in flat]
+        return torch.stack(out).reshape(mask.shape)
+    return dilate_by_convolution(mask, size)
+
+
+def dilate_by_convolution(mask: torch.Tensor, size: int) -> torch.Tensor:
+    """:func:`dilate` as one convolution with the elliptical element: the form used on a GPU."""
     if size <= 1:
         return mask.clone()
     kernel = ellipse_kernel(size, mask.device)[None, None]
@@ -166,3 +183,89 @@ def refine(alpha_os8: torch.Tensor, alpha_os4: torch.Tensor, alpha_os1: torch.Te
     final = torch.where(band1, alpha_os1, after4)
     return RefinementSteps(alpha=final, start=start, after_os4=after4, band_os8=band8, band_os4=band4,
                            band_os1=band1, config=cfg)
+
+
+def refinement_halo(config: RefinementConfig) -> int:
+    """How far (pixels) the refinement can reach beyond the mask: the three element sizes, plus one."""
+    return int(config.width_os8) // 2 + int(config.width_os4) // 2 + int(config.width_os1) // 2 + 1
+
+
+def matte_region(mask: np.ndarray, config: RefinementConfig | None = None) -> tuple[int, int, int, int] | None:
+    """``(y0, y1, x0, x1)``: the only pixels where the refined matte can be non-zero, None if nowhere.
+
+    The bounding box of ``mask`` ``(H,W)`` grown by :func:`refinement_halo` and clipped to the image.
+    Outside it the start is 0 in both guidance modes ("alpha" clips to the mask's box, "mask"
+    starts from the mask and a ring around it), 0 lies in no band, so the matte stays exactly 0 —
+    whatever the decoder outputs there. The predictor's fast path evaluates the decoder only here.
+    """
+    margin = refinement_halo(config or RefinementConfig())
+    m = np.asarray(mask, dtype=bool)
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    if len(rows) == 0:
+        return None
+    h, w = m.shape
+    return (max(0, int(rows[0]) - margin), min(h, int(rows[-1]) + 1 + margin),
+            max(0, int(cols[0]) - margin), min(w, int(cols[-1]) + 1 + margin))
+
+
+def refine_in_rows(lowres: dict[str, torch.Tensor], mask: np.ndarray, config: RefinementConfig | None = None,
+                   rows_per_band: int = 1024) -> np.ndarray:
+    """:func:`refine` of the decoder's outputs resized to ``mask``'s size, without making them whole.
+
+    Args:
+        lowres: ``alpha_os8``, ``alpha_os4``, ``alpha_os1``, each ``(1,1,h,w)`` or ``(h,w)`` float:
+            the decoder's outputs cropped to the valid region, before resizing.
+        mask: ``(H,W)`` bool, SAM's mask at the photo's size.
+        config: refinement settings.
+        rows_per_band: rows refined at a time (memory ≈ 40 bytes × width × this).
+
+    Returns ``(H,W)`` float32: bit for bit the ``alpha`` of ``refine(a8, a4, a1, mask)`` where each
+    ``a = F.interpolate(lowres[...], (H, W), mode="bilinear").clamp(0, 1)``, as the predictor's
+    full-size path computes it. Why it is the same:
+
+    * every step is pixel-wise except the dilations, and a dilation's output row depends on at most
+      ``size`` rows on each side, so each band of rows is computed with a halo of the three element
+      sizes and only its own rows are kept;
+    * outside :func:`matte_region` (the mask's bounding box grown by that halo) the result is
+      exactly 0 and nothing is computed there;
+    * the resize of a band of rows is :class:`~mam_lib.inference.resize.RowResizer`, identical to the
+      full ``F.interpolate``.
+
+    Peak memory is the output, the mask and a few bands: about 0.6 GB at 12000×9000 instead of ~12 GB.
+    """
+    from .resize import RowResizer  # noqa: PLC0415 (kept next to its only user)
+
+    cfg = config or RefinementConfig()
+    m_full = np.asarray(mask, dtype=bool)
+    H, W = m_full.shape
+    out = np.zeros((H, W), np.float32)
+    halo = refinement_halo(cfg)
+    roi = matte_region(m_full, cfg)
+    if roi is None:
+        return out
+    y0, y1, x0, x1 = roi
+    resizers = {k: RowResizer(lowres[k], (H, W), cols=(x0, x1)) for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
+    if cfg.guidance == "alpha":
+        rows_in = np.flatnonzero(m_full.any(axis=1))
+        cols_in = np.flatnonzero(m_full.any(axis=0))
+        box = (int(rows_in[0]), int(rows_in[-1]) + 1, int(cols_in[0]), int(cols_in[-1]) + 1)
+    step = max(1, int(rows_per_band))
+    for r0 in range(y0, y1, step):
+        r1 = min(y1, r0 + step)
+        q0, q1 = max(y0, r0 - halo), min(y1, r1 + halo)
+        m = torch.from_numpy(np.ascontiguousarray(m_full[q0:q1, x0:x1]))[None, None]
+        a8 = resizers["alpha_os8"].rows(q0, q1).clamp_(0, 1)[None, None]
+        if cfg.guidance == "mask":
+            start = torch.where(mask_ring(m, cfg.width_os8), a8, m.to(a8.dtype))
+        else:
+            inside = torch.zeros_like(m)
+            by0, by1, bx0, bx1 = box
+            inside[..., max(by0, q0) - q0:max(min(by1, q1) - q0, 0), bx0 - x0:bx1 - x0] = True
+            start = a8.masked_fill_(~inside, 0.0)
+        band4 = uncertain_band(start, cfg.width_os4, cfg.two_sided)
+        after4 = torch.where(band4, resizers["alpha_os4"].rows(q0, q1).clamp_(0, 1)[None, None], start)
+        del start
+        band1 = uncertain_band(after4, cfg.width_os1, cfg.two_sided)
+        final = torch.where(band1, resizers["alpha_os1"].rows(q0, q1).clamp_(0, 1)[None, None], after4)
+        out[r0:r1, x0:x1] = final[0, 0, r0 - q0:r1 - q0].numpy()
+    return out

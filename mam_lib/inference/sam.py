@@ -24,6 +24,7 @@ from segment_anything import SamPredictor, sam_model_registry
 from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
 from .device import autocast_context, resolve_device
+from .resize import RowResizer
 from ..errors import CheckpointError, PromptError
 
 #: SAM's pixel normalisation: the ImageNet statistics ×255, RGB order.
@@ -329,17 +330,41 @@ class SamMaskPredictor:
                 raise PromptError(f"mask_input must be {LOW_RES_SIZE}×{LOW_RES_SIZE} low-res logits, got {tuple(m.shape)}")
             mask_t = m.reshape(1, 1, LOW_RES_SIZE, LOW_RES_SIZE)
         with autocast_context(self.device, self.precision):
-            masks, iou, low_res = self.predictor.predict_torch(
-                coords_t, labels_t, box_t, mask_t, multimask_output=multimask_output, return_logits=True)
+            # segment-anything's predict_torch without its last step, which up-samples all three
+            # candidates to the photo's size (1.3 GB at 12000×9000): only the chosen one is needed.
+            sparse, dense = self.sam.prompt_encoder(
+                points=(coords_t, labels_t) if coords_t is not None else None, boxes=box_t, masks=mask_t)
+            low_res, iou = self.sam.mask_decoder(
+                image_embeddings=self.predictor.features, image_pe=self.sam.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask_output)
         idx = int(iou[0].argmax())
         logits = low_res[0, idx:idx + 1].float()
         return SamPrediction(
             mask_lowres=(logits > self.sam.mask_threshold).float()[None],
-            mask=(masks[0, idx] > self.sam.mask_threshold).cpu().numpy(),
+            mask=self.full_size_mask(logits),
             logits_lowres=logits,
             iou=float(iou[0, idx]),
             index=idx,
         )
+
+    def full_size_mask(self, logits: torch.Tensor, rows_per_band: int = 2048) -> np.ndarray:
+        """``(H,W)`` bool: SAM's ``postprocess_masks`` of ``(1,256,256)`` logits, thresholded.
+
+        The same pixels as segment-anything's (up-sample to 1024², crop the padding, resize to the
+        photo), with the last resize done a band of rows at a time
+        (:class:`~mam_lib.inference.resize.RowResizer`), so no full-size float map is made.
+        """
+        enc = self._require_image()
+        h, w = enc.input_size
+        up = F.interpolate(logits.reshape(1, 1, *logits.shape[-2:]).float(), (IMAGE_SIZE, IMAGE_SIZE),
+                           mode="bilinear", align_corners=False)[..., :h, :w]
+        H, W = enc.original_size
+        resizer = RowResizer(up, (H, W))
+        out = np.empty((H, W), dtype=bool)
+        for r0 in range(0, H, rows_per_band):
+            r1 = min(H, r0 + rows_per_band)
+            out[r0:r1] = (resizer.rows(r0, r1) > self.sam.mask_threshold).cpu().numpy()
+        return out
 
 
 def normalise_and_pad(images: torch.Tensor) -> torch.Tensor:

@@ -96,3 +96,115 @@ def test_bad_inputs_are_explained(tiny_predictor, image, tmp_path):
         tiny_predictor.predict_boxes(np.zeros((2, 3)))
     with pytest.raises(PromptError, match="outside"):
         tiny_predictor.predict(box=[300, 200, 400, 300])
+
+
+# --- the fast path against the eager (published) one ------------------------------------------
+
+@pytest.fixture(scope="module")
+def pair(tiny_sam):
+    """The same SAM and decoder behind the eager and the fast backend (the decoder not saturated)."""
+    import torch
+
+    from mam_lib.inference.m2m import calibrated_random_m2m
+    from mam_lib.inference.predictor import MattingPredictor
+
+    m2m = calibrated_random_m2m(seed=2)
+    eager = MattingPredictor(tiny_sam, m2m, device="cpu", backend="eager")
+    fast = MattingPredictor(tiny_sam, m2m, device="cpu", backend="fast")
+    return eager, fast, torch
+
+
+def _object_mask_sam(predictor, torch):
+    """Make SAM return a disc in the middle (a random SAM's mask covers nearly everything)."""
+    from mam_lib.inference.sam import SamPrediction
+
+    sp = predictor.sam_predictor
+    yy, xx = np.mgrid[0:256, 0:256]
+    logits = torch.from_numpy((40.0 - np.hypot(yy - 70, xx - 90)).astype(np.float32))[None]
+    sp.predict = lambda **kw: SamPrediction(mask_lowres=(logits > 0).float()[None], mask=sp.full_size_mask(logits),
+                                            logits_lowres=logits, iou=0.5, index=0)
+
+
+def test_fast_and_eager_give_the_same_matte_and_steps(pair, image):
+    eager, fast, torch = pair
+    for p in (eager, fast):
+        p.set_image(image)
+    e, f = eager.predict(box=[50, 30, 200, 160]), fast.predict(box=[50, 30, 200, 160])
+    assert f.lowres_window is not None and not f.has_details  # the full-size maps are not made per click
+    np.testing.assert_array_equal(e.mask, f.mask)
+    assert np.abs(e.alpha - f.alpha).max() < 1e-4
+    assert 0.02 < e.alpha.std()  # a matte with structure, so agreeing means something
+    for key in ("alpha_os8", "alpha_os4", "alpha_os1", "start", "after_os4"):  # computed on first access
+        assert np.abs(getattr(e, key) - getattr(f, key)).max() < 1e-4
+    assert f.has_details
+
+
+def test_fast_path_runs_the_decoder_only_where_the_matte_can_be_non_zero(pair, image):
+    eager, fast, torch = pair
+    for p in (eager, fast):
+        p.set_image(image)
+        _object_mask_sam(p, torch)
+    try:
+        e, f = eager.predict(box=[50, 30, 200, 160]), fast.predict(box=[50, 30, 200, 160])
+        y0, y1, x0, x1 = f.lowres_window
+        h, w = f.lowres["alpha_os8"].shape[-2:]
+        assert (y1 - y0) * (x1 - x0) < 0.5 * h * w  # the disc's box plus the bands' reach
+        outside = torch.ones(h, w, dtype=torch.bool)
+        outside[y0:y1, x0:x1] = False
+        assert float(f.lowres["alpha_os1"][0, 0][outside].abs().max()) == 0.0
+        assert np.abs(e.alpha - f.alpha).max() < 1e-4
+        # wider bands reach beyond the window: the decoder then runs everywhere, and still agrees
+        wide = RefinementConfig(width_os4=120, width_os1=90)
+        fw, ew = fast.refine(f, wide), eager.refine(e, wide)
+        assert fw.lowres_window is None
+        assert np.abs(ew.alpha - fw.alpha).max() < 1e-4
+        # an empty mask: a zero matte, with no decoder run at all
+        empty = torch.full((1, 256, 256), -5.0)
+        from mam_lib.inference.sam import SamPrediction
+        fast.sam_predictor.predict = lambda **kw: SamPrediction(
+            mask_lowres=torch.zeros(1, 1, 256, 256), mask=np.zeros(image.shape[:2], bool), logits_lowres=empty,
+            iou=0.1, index=0)
+        prepared = fast.fast_decoder()
+        calls = []
+        prepared.forward = lambda *a, **k: calls.append(1)
+        z = fast.predict(box=[50, 30, 200, 160])
+        assert z.alpha.max() == 0 and calls == []
+    finally:
+        for p in (eager, fast):
+            p.sam_predictor.__dict__.pop("predict", None)
+        fast.fast_decoder().__dict__.pop("forward", None)
+
+
+def test_fast_decoder_follows_new_weights(pair, image):
+    eager, fast, torch = pair
+    from mam_lib.inference.m2m import calibrated_random_m2m
+
+    fast.set_image(image)
+    before = fast.predict(box=[50, 30, 200, 160]).alpha
+    prepared = fast.fast_decoder()
+    state = {k: v.clone() for k, v in fast.m2m.state_dict().items()}
+    try:
+        fast.m2m.load_state_dict(calibrated_random_m2m(seed=9).state_dict())
+        assert fast.fast_decoder() is not prepared
+        eager.set_image(image)
+        after = fast.predict(box=[50, 30, 200, 160]).alpha
+        assert np.abs(after - before).max() > 1e-3
+        assert np.abs(after - eager.predict(box=[50, 30, 200, 160]).alpha).max() < 1e-4
+    finally:
+        fast.m2m.load_state_dict(state)
+
+
+def test_sam_mask_is_segment_anythings_own(tiny_predictor, image):
+    tiny_predictor.set_image(image)
+    ours = tiny_predictor.sam_predictor.predict(box=[50, 30, 200, 160])
+    masks, iou, _ = tiny_predictor.sam_predictor.predictor.predict(box=np.array([50, 30, 200, 160]))
+    np.testing.assert_array_equal(ours.mask, masks[int(iou.argmax())])
+
+
+def test_unknown_backend_is_refused(tiny_sam):
+    from mam_lib.errors import MamError
+    from mam_lib.inference.checkpoints import load_m2m
+    from mam_lib.inference.predictor import MattingPredictor
+
+    with pytest.raises(MamError, match="backend must be one of"):
+        MattingPredictor(tiny_sam, load_m2m(None), device="cpu", backend="turbo")

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mam_lib.inference.refinement import (RefinementConfig, dilate, mask_ring, outside_mask_box, refine, uncertain_band)
+from mam_lib.inference.refinement import (RefinementConfig, dilate, dilate_by_convolution, mask_ring, matte_region,
+                                         outside_mask_box, refine, refine_in_rows, uncertain_band)
 
 
 def t(a) -> torch.Tensor:
@@ -24,6 +25,9 @@ def test_dilate_equals_opencv(size):
     m[0, 5] = m[-1, -1] = 1  # touch the borders
     ours = dilate(t(m) > 0.5, size)[0, 0].numpy()
     np.testing.assert_array_equal(ours, cv2.dilate(m, ellipse(size)).astype(bool))
+    # the GPU form (one convolution, anchored as OpenCV anchors even elements) gives the same pixels
+    conv = dilate_by_convolution(t(m) > 0.5, size)[0, 0].numpy()
+    np.testing.assert_array_equal(conv, cv2.dilate(m, ellipse(size)).astype(bool))
 
 
 def test_outside_mask_box_is_inclusive_and_handles_empty():
@@ -135,3 +139,48 @@ def test_config_validates():
     with pytest.raises(ValueError, match="width_os4"):
         RefinementConfig(width_os4=-1)
     assert RefinementConfig().with_(guidance="mask", width_os4=None).guidance == "mask"
+
+
+def _soft_disc(h, w, seed=0):
+    """Decoder-like outputs (1,1,h,w): a soft disc plus noise, so every band and threshold occurs."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = np.hypot((yy - h * 0.45) / h, (xx - w * 0.55) / w)
+    base = 1 / (1 + np.exp((r - 0.25) * 40))
+    return {k: torch.from_numpy(np.clip(base + rng.normal(0, s, base.shape), 0, 1).astype(np.float32))[None, None]
+            for k, s in (("alpha_os8", 0.08), ("alpha_os4", 0.04), ("alpha_os1", 0.02))}
+
+
+@pytest.mark.parametrize("guidance,two_sided", [("alpha", False), ("mask", False), ("alpha", True)])
+@pytest.mark.parametrize("size", [(61, 83), (150, 211), (40, 50)])
+def test_refine_in_rows_is_the_full_size_refinement_bit_for_bit(guidance, two_sided, size):
+    low = _soft_disc(48, 64)
+    H, W = size
+    full = {k: torch.nn.functional.interpolate(v, (H, W), mode="bilinear", align_corners=False).clamp_(0, 1)
+            for k, v in low.items()}
+    mask = full["alpha_os8"] > 0.5
+    cfg = RefinementConfig(guidance=guidance, two_sided=two_sided, width_os4=8, width_os1=6, width_os8=4)
+    expected = refine(full["alpha_os8"], full["alpha_os4"], full["alpha_os1"], mask, cfg).alpha[0, 0].numpy()
+    for rows in (7, 1024):  # many bands with halos across band edges, and one band
+        got = refine_in_rows(low, mask[0, 0].numpy(), cfg, rows_per_band=rows)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_matte_region_bounds_where_the_matte_can_be_non_zero():
+    low = _soft_disc(48, 64)
+    cfg = RefinementConfig(width_os4=8, width_os1=6, width_os8=4)
+    mask = np.zeros((120, 160), bool)
+    mask[40:60, 70:100] = True
+    y0, y1, x0, x1 = matte_region(mask, cfg)
+    assert (y0, y1, x0, x1) == (40 - 10, 60 + 10, 70 - 10, 100 + 10)  # halo: 4//2 + 8//2 + 6//2 + 1
+    full = {k: torch.nn.functional.interpolate(v, mask.shape, mode="bilinear", align_corners=False).clamp_(0, 1)
+            for k, v in low.items()}
+    for guidance in ("alpha", "mask"):
+        c = cfg.with_(guidance=guidance)
+        alpha = refine(full["alpha_os8"], full["alpha_os4"], full["alpha_os1"], t(mask.astype(np.uint8)) > 0.5,
+                       c).alpha[0, 0].numpy()
+        outside = np.ones_like(mask)
+        outside[y0:y1, x0:x1] = False
+        assert alpha[~outside].max() > 0 and alpha[outside].max() == 0
+    assert matte_region(np.zeros((5, 5), bool), cfg) is None
+    np.testing.assert_array_equal(refine_in_rows(low, np.zeros((30, 40), bool), cfg), np.zeros((30, 40), np.float32))

@@ -40,6 +40,7 @@ def predictor(tiny_predictor, monkeypatch):
     monkeypatch.setattr(tiny_predictor.sam_predictor, "predict", forbidden)
     monkeypatch.setattr(tiny_predictor.sam_predictor, "set_image", forbidden)
     monkeypatch.setattr(tiny_predictor.m2m, "forward", forbidden)
+    monkeypatch.setattr(tiny_predictor, "_decode", forbidden)  # either backend's decoder run
     return tiny_predictor
 
 
