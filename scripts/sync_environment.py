@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def render() -> str:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    deps = list(project["dependencies"]) + [d for extra in project.get("optional-dependencies", {}).values() for d in extra]
+    every = list(project["dependencies"]) + [d for extra in project.get("optional-dependencies", {}).values() for d in extra]
+    deps = list(dict.fromkeys(every))  # an extra may repeat another's packages (test includes onnx)
     lines = [
         "# Conda environment for the Matting Anything workbench.",
         "# Generated from pyproject.toml by scripts/sync_environment.py; tests/test_packaging.py checks they agree.",
