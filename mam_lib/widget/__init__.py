@@ -2,7 +2,9 @@
 
 * :class:`MattingWidget` — the ipywidgets app (``mam_lib.widget.app``);
 * :class:`MattingSession` — its state without any user interface: image, objects, prompts,
-  undo, merge, export, prompts as JSON (``mam_lib.widget.session``);
+  undo, merge, export, prompts as JSON; changes are serialised under one lock, computations run
+  apart from them (``mam_lib.widget.session``);
+* :mod:`mam_lib.widget.worker` — the one background thread on which the widget computes mattes;
 * :mod:`mam_lib.widget.prompts` — one object's prompt, the JSON format, and the mapping of a
   prompt to SAM's 1024 frame and prompt encoder;
 * :mod:`mam_lib.widget.render` — the pictures the widget shows, as arrays;

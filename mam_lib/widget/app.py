@@ -12,10 +12,21 @@ point; drag = box (box and points combine). Every widget carries a stable CSS cl
 
 Errors caused by input (a prompt outside the image, an empty box, an unreadable image or prompts
 file) are shown as a message in the widget, never as a traceback.
+
+Threads: the kernel's thread handles the browser's events and makes every change at once — a
+click's point or box is in the session, and drawn on the left picture, before anything is
+computed; the busy line and the status line then say that the matte is being computed. The
+computations run on one worker thread (:class:`~mam_lib.widget.worker.ComputeWorker` running
+:meth:`MattingSession.compute_pending`), which reads the state each time it starts one: clicks made
+meanwhile are merged into the next computation, and a result for a prompt that has changed since is
+never shown. Every redraw reads the session under its lock, so after Undo, Reset or New object —
+pressed during a computation or not — history, state and pictures agree. :meth:`MattingWidget.wait`
+blocks until the worker is done (scripts and tests).
 """
 from __future__ import annotations
 
 import html
+import threading
 import traceback
 from pathlib import Path
 
@@ -29,10 +40,11 @@ from ..inference.refinement import RefinementConfig
 from . import render
 from .controls import Controls
 from .pointer import Box, Click, Pointer, Preview
-from .session import MattingSession
+from .session import MattingSession, computing_message
 from .sources import image_from_bytes, json_from_upload, uploaded_files
 from .status import NO_IMAGE_STATUS, status_html
 from .style import esc, strip_tags
+from .worker import ComputeWorker
 
 
 class MattingWidget(w.VBox):
@@ -66,8 +78,12 @@ class MattingWidget(w.VBox):
         self._scale = 1.0
         self._image_display: np.ndarray | None = None
         self._pointer: Pointer | None = None  # set with each image
-        self._syncing = False
+        self._preview_box: tuple[float, float, float, float] | None = None  # the box being dragged
+        self._last_result_view: np.ndarray | None = None  # the right picture's last matte view
+        self._busy_detail: str | None = None  # what the predictor runs now, as the session said
+        self._local = threading.local()  # per thread: whether _refresh is setting the controls
         self._bg_custom: np.ndarray | None = None
+        self._worker = ComputeWorker(self.session.compute_pending, self._on_compute_error, name="mam-widget-compute")
         controls = self._build(export_dir, real_weights)
         self._set_background(background)
         self._connect()
@@ -79,6 +95,8 @@ class MattingWidget(w.VBox):
         elif self.session.has_image:
             self._on_session("image", None)
             self._refresh()
+            if self.session.pending:  # changes made with wait=False before this view existed
+                self._worker.request()
         else:
             self._refresh()
             self._show("info", "Choose an image in the <b>Image</b> tab below, or call <code>load_image(...)</code>.")
@@ -118,7 +136,7 @@ class MattingWidget(w.VBox):
         self._mouse.on_dom_event(self.handle_event)
         self._move = Event(source=self.canvas, watched_events=["mousemove"], wait=40, throttle_or_debounce="throttle")
         self._move.on_dom_event(self.handle_event)
-        self.undo_button.on_click(self._guarded(lambda _: self.session.undo()))
+        self.undo_button.on_click(self._guarded(lambda _: self.session.undo(wait=False)))
         self.reset_button.on_click(self._guarded(lambda _: self._reset()))
         self.add_object_button.on_click(self._guarded(lambda _: self.session.add_object()))
         self.objects.observe(self._guarded(self._on_object_choice), names="value")
@@ -154,8 +172,9 @@ class MattingWidget(w.VBox):
 
     def _show(self, kind: str, html_text: str) -> None:
         """Show a message: ``kind`` is ``"error"``, ``"ok"`` or ``"info"``; ``html_text`` is trusted HTML."""
-        self.message = html.unescape(strip_tags(html_text))
-        self.message_html.value = f"<div class='mam-msg {kind}'>{html_text}</div>" if html_text else ""
+        with self.session.lock:
+            self.message = html.unescape(strip_tags(html_text))
+            self.message_html.value = f"<div class='mam-msg {kind}'>{html_text}</div>" if html_text else ""
 
     def clear_message(self) -> None:
         self._show("info", "")
@@ -166,42 +185,75 @@ class MattingWidget(w.VBox):
         def run(*args, **kwargs):
             try:
                 return fn(*args, **kwargs)
-            except MamError as err:
-                self._cancel_drag()
-                self._show("error", esc(err))
             except Exception as err:  # noqa: BLE001 - a widget callback must never dump a traceback
                 self._cancel_drag()
-                self.last_error = traceback.format_exc()
-                self._show("error", f"Unexpected error ({esc(type(err).__name__)}): {esc(err)}. "
-                                    "The details are in <code>widget.last_error</code>.")
-            finally:
-                if self.busy.value:
-                    self.busy.value = ""
-                    self.remove_class("mam-busy")
+                self._report(err)
         return run
 
+    def _report(self, err: BaseException) -> None:
+        """Show ``err`` as a message: its text for input errors (:class:`MamError`), else a short
+        note, keeping the traceback in ``widget.last_error``."""
+        if isinstance(err, MamError):
+            self._show("error", esc(err))
+            return
+        self.last_error = "".join(traceback.format_exception(err))
+        self._show("error", f"Unexpected error ({esc(type(err).__name__)}): {esc(err)}. "
+                            "The details are in <code>widget.last_error</code>.")
+
+    def _on_compute_error(self, err: BaseException) -> None:
+        """A computation on the worker thread failed: say so; the object stays without a matte."""
+        with self.session.lock:
+            self._report(err)
+            self._refresh()
+
     def _cancel_drag(self) -> None:
+        self._preview_box = None
         if self._pointer is not None:
             self._pointer.cancel()
+
+    @property
+    def _syncing(self) -> bool:
+        """True while this thread's :meth:`_refresh` sets the controls (their callbacks then do nothing)."""
+        return getattr(self._local, "syncing", False)
+
+    @_syncing.setter
+    def _syncing(self, value: bool) -> None:
+        self._local.syncing = value
 
     # --- session events -------------------------------------------------------------------------
 
     def _on_session(self, kind: str, detail: str | None) -> None:
-        if kind == "busy":
-            self.busy.value = f"<span class='mam-spinner'></span>{esc(detail)}…"
-            self.add_class("mam-busy")
-        elif kind == "idle":
-            self.busy.value = ""
-            self.remove_class("mam-busy")
+        """Follow the session (on the thread that changed it; see the module's docstring)."""
+        if kind in ("busy", "idle"):
+            with self.session.lock:
+                self._busy_detail = detail if kind == "busy" else None
+                self._show_busy()
         elif kind == "image":
             image = self.session.image
             self._scale = render.display_scale(image.shape[:2], self.display_size)
             self._image_display = np.ascontiguousarray(render.to_display(image, self._scale))
             self._pointer = Pointer(self._scale, self._image_display.shape[:2], image.shape[:2])
+            self._preview_box = None
+            self._last_result_view = None
             self.export_stem.value = ""
         elif kind == "state":
             self.clear_message()  # a message describes the action before this one
             self._refresh()
+            if self.session.pending:
+                self._worker.request()
+        elif kind == "result":
+            self._refresh()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker thread has computed every matte asked for (for scripts and tests;
+        the widget itself never waits). False if ``timeout`` seconds passed first."""
+        return self._worker.wait(timeout)
+
+    def close(self) -> None:
+        """Close the widget: stop following the session and stop the worker thread."""
+        self.session.remove_listener(self._on_session)
+        self._worker.close()
+        super().close()
 
     # --- public actions (what the buttons do, callable from code) -------------------------------
 
@@ -211,15 +263,17 @@ class MattingWidget(w.VBox):
         return bool(self._guarded(self._load)(image, name))
 
     def load_prompts(self, source) -> bool:
-        """Load prompts (a dict, JSON text or a JSON file); False with a message on a problem."""
+        """Load prompts (a dict, JSON text or a JSON file); False with a message on a problem. The
+        mattes not in the cache are computed on the worker thread, as after a click."""
         def run():
-            self.session.load_prompts(source)
+            self.session.load_prompts(source, wait=False)
             self._show("ok", f"Loaded the prompts of {len(self.session.objects)} object(s).")
             return True
         return bool(self._guarded(run)())
 
     def export(self, folder: str | None = None, stem: str | None = None) -> dict[str, Path]:
-        """Export the current object as the Export button does (raises on a problem, unlike the button)."""
+        """Export the current object as the Export button does (raises on a problem, unlike the button).
+        A matte still being computed is waited for."""
         return self.session.export(folder or self.export_dir.value, stem or self.export_stem.value or None,
                                    background=self.background_for_export())
 
@@ -273,7 +327,7 @@ class MattingWidget(w.VBox):
             return
         try:
             name, content = json_from_upload(change["new"])
-            self.session.load_prompts(content)
+            self.session.load_prompts(content, wait=False)
             self._show("ok", f"Loaded prompts from {esc(name)}.")
         finally:
             self._reset_upload(self.load_prompts_upload)
@@ -297,7 +351,7 @@ class MattingWidget(w.VBox):
     def _set_refinement(self, **changes) -> None:
         if self._syncing:
             return
-        self.session.set_refinement(**changes)
+        self.session.set_refinement(wait=False, **changes)
 
     def _merge(self) -> None:
         a, b = self.merge_a.value, self.merge_b.value
@@ -333,16 +387,19 @@ class MattingWidget(w.VBox):
             return
         gesture = self._pointer.handle(event, background=self.mode.value == 0)
         if isinstance(gesture, Preview):
-            self._render_left(preview_box=gesture.box)
+            self._preview_box = gesture.box
+            with self.session.lock:
+                self._render_left()
         elif isinstance(gesture, Box):
+            self._preview_box = None
             self.clear_message()
             try:
-                self.session.set_box(gesture.box)
+                self.session.set_box(gesture.box, wait=False)  # drawn at once; the matte follows
             finally:
                 self._refresh()  # remove the preview box even when the box is refused
         elif isinstance(gesture, Click):
             self.clear_message()
-            self.session.add_point(gesture.x, gesture.y, gesture.label)
+            self.session.add_point(gesture.x, gesture.y, gesture.label, wait=False)
 
     # --- drawing --------------------------------------------------------------------------------
 
@@ -364,27 +421,64 @@ class MattingWidget(w.VBox):
             return render.background_array("checkerboard", self.session.size, square=16)
         return spec
 
-    def _render_left(self, preview_box=None) -> None:
+    def _render_left(self) -> None:
+        """The prompts picture: every object's mask, the current object's prompts (drawn as soon as
+        they are in the session, before their matte exists) and the box being dragged."""
         s = self.session
         masks = [s.mask(i) if s.has_matte(i) else None for i in range(len(s.objects))]
         view = render.prompt_view(self._image_display, self._scale, [o.prompts for o in s.objects],
-                                  s.objects.index(s.current), masks, self.show_masks.value, preview_box)
+                                  s.current_index, masks, self.show_masks.value, self._preview_box)
         self.canvas.value = render.png_bytes(view)
 
     def _render_right(self) -> None:
+        """The result picture. While the current matte is computed it shows the last matte dimmed,
+        captioned "computing the matte…", and carries the CSS class ``mam-pending``."""
         s = self.session
-        if not s.has_matte():
-            view = render.placeholder_view(self._image_display)
-        elif self.view.value == "alpha":
-            view = render.alpha_view(s.alpha(), self._scale)
-        elif self.view.value == "mask":
-            idx = s.objects.index(s.current)
-            view = render.mask_view(self._image_display, s.mask(), self._scale, render.object_color(idx))
+        pending = s.is_pending()
+        if pending:
+            base = self._last_result_view if self._last_result_view is not None else self._image_display
+            view = render.placeholder_view(base, "computing the matte…")
+        elif not s.has_matte():
+            if s.failure() is not None:
+                view = render.placeholder_view(self._image_display, "the matte could not be computed")
+            else:
+                view = render.placeholder_view(self._image_display)
+            self._last_result_view = None
         else:
-            view = render.cutout_view(self._image_display, s.alpha(), self._scale, self.background_spec())
-        self.matte.value = render.png_bytes(view)
+            if self.view.value == "alpha":
+                view = render.alpha_view(s.alpha(), self._scale)
+            elif self.view.value == "mask":
+                view = render.mask_view(self._image_display, s.mask(), self._scale,
+                                        render.object_color(s.current_index))
+            else:
+                view = render.cutout_view(self._image_display, s.alpha(), self._scale, self.background_spec())
+            self._last_result_view = view
+        with self.matte.hold_sync():  # picture and class reach the browser in one message
+            self.matte.value = render.png_bytes(view)
+            if pending:
+                self.matte.add_class("mam-pending")
+            else:
+                self.matte.remove_class("mam-pending")
+
+    def _show_busy(self) -> None:
+        """The busy line: what the predictor runs now, else which mattes are still to be computed."""
+        s = self.session
+        with s.lock:
+            text = self._busy_detail
+            if text is None and s.has_image and s.pending:
+                text = computing_message(s.current.prompts if s.is_pending() else s.get(s.pending[0]).prompts)
+            self.busy.value = f"<span class='mam-spinner'></span>{esc(text)}…" if text else ""
+            if text:
+                self.add_class("mam-busy")
+            else:
+                self.remove_class("mam-busy")
 
     def _refresh(self) -> None:
+        """Redraw everything from the session, reading it under its lock."""
+        with self.session.lock:
+            self._redraw()
+
+    def _redraw(self) -> None:
         s = self.session
         self._syncing = True
         try:
@@ -407,6 +501,7 @@ class MattingWidget(w.VBox):
         finally:
             self._syncing = False
         self.undo_button.disabled = not s.can_undo
+        self._show_busy()
         if not s.has_image:
             size = (3 * self.display_size // 4, self.display_size)
             self.canvas.value = render.png_bytes(render.blank_view(size, "load an image: Image tab below"))

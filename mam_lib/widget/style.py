@@ -49,6 +49,8 @@ CSS = """
   white-space: nowrap; }
 .mam-app .mam-chip b { font-weight: 650; }
 .mam-app .mam-chip.mam-obj { color: #fff; }
+.mam-app .mam-chip.mam-computing { color: var(--jp-brand-color1, #1976d2); }
+.mam-app .mam-chip.mam-failed { background: #fdecea; color: #8c1d18; }
 .mam-app .mam-msg { font-size: 12.5px; border-radius: 8px; padding: 6px 12px; margin: 6px 2px 0 2px; }
 .mam-app .mam-msg.error { background: #fdecea; color: #8c1d18; border: 1px solid #f5c2bd; }
 .mam-app .mam-msg.ok { background: #e8f5e9; color: #1b5e20; border: 1px solid #b9e0bd; }

@@ -1,8 +1,8 @@
 """The interactive matting widget without a browser: session state, events, merge, undo, JSON, export, errors.
 
-Most tests drive a cheap stand-in predictor with ``MattingPredictor``'s interface (its "SAM mask" is a
-disc around each foreground point and the box), so they test the session's own logic in
-milliseconds. The tests marked with the real tiny predictor check the parts that only the real
+Most tests drive a cheap stand-in predictor with ``MattingPredictor``'s interface
+(``widget_testing.StubPredictor``: its "SAM mask" is a disc around each foreground point and the
+box), so they test the session's own logic in milliseconds. The tests marked with the real tiny predictor check the parts that only the real
 pipeline shows: the image encoder runs once per image, whatever the prompts.
 """
 from __future__ import annotations
@@ -10,87 +10,29 @@ from __future__ import annotations
 import datetime
 import io
 import json
-from dataclasses import replace
 
 import cv2
 import nbformat
 import numpy as np
 import papermill
 import pytest
-import torch
 from PIL import Image
 
 from mam_lib.io.cutout import alpha_to_uint8, composite
 from mam_lib.errors import ImageReadError, PromptError
 from mam_lib.io.images import load_alpha, load_image
-from mam_lib.inference.predictor import MattingResult
-from mam_lib.inference.refinement import RefinementConfig, refine
-from mam_lib.inference.sam import IMAGE_SIZE, SamPrediction
+from mam_lib.inference.refinement import RefinementConfig
+from mam_lib.inference.sam import IMAGE_SIZE
 from mam_lib.widget import (MattingSession, ObjectPrompts, encode_prompt, image_in_sam_frame, merge_alpha,
                             sam_prompt_inputs)
 from mam_lib.widget import render
 from mam_lib.widget.app import MattingWidget
-
-H, W = 120, 160
-
-
-class StubPredictor:
-    """``MattingPredictor``'s interface at almost no cost: the mask is the box plus a disc of radius 12
-    around each foreground point minus one around each background point; the three decoder outputs
-    are blurred copies of it, and the real :func:`mam_lib.inference.refinement.refine` combines them."""
-
-    description = "stub predictor"
-    device = "cpu"
-
-    def __init__(self) -> None:
-        self.image = None
-        self.encode_ms = 0.0
-        self.refinement = RefinementConfig()
-        self.encode_calls = 0
-        self.predict_calls: list[dict] = []
-        self.refine_calls = 0
-
-    def set_image(self, image) -> None:
-        self.image = load_image(image)
-        self.encode_calls += 1
-        self.encode_ms = 1.0
-
-    def predict(self, box=None, points=None, labels=None, refinement=None, **_) -> MattingResult:
-        self.predict_calls.append({"box": box, "points": points, "labels": labels})
-        h, w = self.image.shape[:2]
-        mask = np.zeros((h, w), np.uint8)
-        if box is not None:
-            x0, y0, x1, y1 = (int(round(v)) for v in box)
-            mask[y0:y1, x0:x1] = 1
-        for (x, y), lab in zip(points if points is not None else [], labels if labels is not None else []):
-            cv2.circle(mask, (int(x), int(y)), 12, int(lab), -1)
-        m = mask.astype(np.float32)
-        outs = {k: np.clip(cv2.GaussianBlur(m, (0, 0), s), 0, 1) for k, s in
-                (("alpha_os8", 3.0), ("alpha_os4", 1.5), ("alpha_os1", 0.7))}
-        sam = SamPrediction(mask_lowres=torch.zeros(1, 1, 256, 256), mask=mask.astype(bool),
-                            logits_lowres=torch.zeros(1, 256, 256), iou=0.9, index=0)
-        result = MattingResult(alpha=m, mask=mask.astype(bool), start=m, after_os4=m, bands={}, sam=sam,
-                               refinement=refinement or self.refinement, box=box, points=points, labels=labels,
-                               timings={"sam": 1.0, "m2m": 2.0, "refine": 0.5, "total": 3.5}, **outs)
-        return self._refined(result, refinement or self.refinement)
-
-    def refine(self, result, refinement=None, guidance=None) -> MattingResult:
-        self.refine_calls += 1
-        return self._refined(result, refinement or result.refinement)
-
-    @staticmethod
-    def _refined(result, config) -> MattingResult:
-        t = {k: torch.as_tensor(getattr(result, k))[None, None] for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
-        steps = refine(t["alpha_os8"], t["alpha_os4"], t["alpha_os1"], torch.as_tensor(result.mask)[None, None], config)
-        return replace(result, alpha=steps.alpha[0, 0].numpy(), refinement=config)
+from widget_testing import H, W, StubPredictor, events, sample_image, settle
 
 
 @pytest.fixture
 def image():
-    rng = np.random.default_rng(1)
-    img = np.full((H, W, 3), 70, np.uint8)
-    img[30:90, 40:120] = (220, 140, 60)
-    return np.clip(img + rng.integers(0, 20, img.shape), 0, 255).astype(np.uint8)
+    return sample_image()
 
 
 @pytest.fixture
@@ -339,12 +281,6 @@ def test_views_show_prompts_mattes_and_cutouts(image):
 # --- the widget, driven by the events ipyevents sends ---------------------------------------------
 
 
-def _events(app, *steps, **mods):
-    for kind, x, y in steps:
-        app.handle_event({"type": kind, "dataX": x, "dataY": y, "button": 0, "buttons": 0 if kind == "mouseup" else 1,
-                          "shiftKey": False, "altKey": False, **mods})
-
-
 def _upload(name: str, content: bytes, mime: str) -> tuple[dict, ...]:
     """A FileUpload value as the browser sends it."""
     return ({"name": name, "type": mime, "size": len(content), "content": memoryview(content),
@@ -359,17 +295,18 @@ def app(stub, image):
 
 def test_clicks_and_drags_become_prompts_in_image_pixels(app, stub):
     assert app._scale == 0.5
-    _events(app, ("mousedown", 50, 40), ("mouseup", 50, 40))
+    events(app, ("mousedown", 50, 40), ("mouseup", 50, 40))
     assert app.session.current.prompts.points == ((100.0, 80.0),)
     assert app.session.current.prompts.labels == (1,)
-    _events(app, ("mousedown", 20, 20), ("mouseup", 21, 21), shiftKey=True)  # a 1 px wobble is still a click
-    _events(app, ("mousedown", 30, 90), ("mouseup", 30, 90), altKey=True)
+    events(app, ("mousedown", 20, 20), ("mouseup", 21, 21), shiftKey=True)  # a 1 px wobble is still a click
+    events(app, ("mousedown", 30, 90), ("mouseup", 30, 90), altKey=True)
     app.mode.value = 0
-    _events(app, ("mousedown", 70, 70), ("mouseup", 70, 70))
+    events(app, ("mousedown", 70, 70), ("mouseup", 70, 70))
     assert app.session.current.prompts.labels == (1, 0, 0, 0)
     app.mode.value = 1
-    _events(app, ("mousedown", 10, 15), ("mousemove", 40, 40), ("mousemove", 100, 90), ("mouseup", 120, 100))
+    events(app, ("mousedown", 10, 15), ("mousemove", 40, 40), ("mousemove", 100, 90), ("mouseup", 120, 100))
     assert app.session.current.prompts.box == (20.0, 30.0, 240.0, 200.0)
+    settle(app)
     status = app.status.value
     assert "data-points='4'" in status and "data-box='1'" in status and "data-background='3'" in status
     assert f"data-coverage='{app.session.alpha().mean():.6f}'" in status
@@ -389,12 +326,12 @@ def test_positions_come_from_the_element_box_when_the_picture_is_being_redrawn(a
 
 
 def test_drag_released_outside_the_picture_still_draws_the_box(app):
-    _events(app, ("mousedown", 100, 100), ("mousemove", 150, 115), ("mouseleave", 159, 119))
+    events(app, ("mousedown", 100, 100), ("mousemove", 150, 115), ("mouseleave", 159, 119))
     assert app.session.current.prompts.box == (200.0, 200.0, 300.0, 230.0)
 
 
 def test_widget_shows_messages_instead_of_tracebacks(app, tmp_path, capsys):
-    _events(app, ("mousedown", 40, 40), ("mousemove", 70, 40), ("mouseup", 80, 40))  # a flat drag
+    events(app, ("mousedown", 40, 40), ("mousemove", 70, 40), ("mouseup", 80, 40))  # a flat drag
     assert "empty box" in app.message and "error" in app.message_html.value
     assert app.session.current.prompts.is_empty
     assert app.load_image(tmp_path / "missing.png") is False
@@ -408,7 +345,7 @@ def test_widget_shows_messages_instead_of_tracebacks(app, tmp_path, capsys):
     app.add_object_button.click()
     app.merge_button.click()
     app.objects.value = app.session.object_names[-1]
-    _events(app, ("mousedown", 5, 5), ("mouseup", 5, 5))
+    events(app, ("mousedown", 5, 5), ("mouseup", 5, 5))
     assert "is a merge" in app.message
     assert app.last_error is None  # all of these were expected, none unexpected
     out = capsys.readouterr()
@@ -416,13 +353,16 @@ def test_widget_shows_messages_instead_of_tracebacks(app, tmp_path, capsys):
 
 
 def test_widget_controls_change_the_refinement_and_views(app, stub):
-    _events(app, ("mousedown", 80, 60), ("mouseup", 80, 60))
+    events(app, ("mousedown", 80, 60), ("mouseup", 80, 60))
+    settle(app)
     n = len(stub.predict_calls)
     alpha_png = app.matte.value
     app.guidance.value = "mask"
-    assert app.session.refinement.guidance == "mask" and len(stub.predict_calls) == n
+    assert app.session.refinement.guidance == "mask"
     app.width_os4.value = 40
     assert app.session.refinement.width_os4 == 40
+    settle(app)
+    assert len(stub.predict_calls) == n and stub.refine_calls >= 1  # the refinement only
     app.view.value = "cutout"
     assert app.matte.value != alpha_png
     app.background.value = "colour"
@@ -436,7 +376,7 @@ def test_widget_controls_change_the_refinement_and_views(app, stub):
 
 
 def test_widget_export_and_prompts_upload(app, tmp_path):
-    _events(app, ("mousedown", 80, 60), ("mouseup", 80, 60))
+    events(app, ("mousedown", 80, 60), ("mouseup", 80, 60))
     app.export_dir.value = str(tmp_path)
     app.export_stem.value = "thing"
     app.export_button.click()
@@ -468,9 +408,11 @@ def test_clicks_do_not_rerun_the_image_encoder(tiny_predictor, image):
     try:
         app = MattingWidget(tiny_predictor, image=image, display_size=W)
         assert len(calls) == 1 and app.session.encode_count == 1
-        _events(app, ("mousedown", 80, 60), ("mouseup", 80, 60))  # SAM decoder + M2M + refinement
+        events(app, ("mousedown", 80, 60), ("mouseup", 80, 60))  # SAM decoder + M2M + refinement
+        settle(app)
         alpha = app.session.alpha().copy()
         app.guidance.value = "mask"  # refinement only
+        settle(app)
         app.undo_button.click()
         app.session.load_prompts(app.session.prompts_dict())  # undoable, nothing to compute
         app.session.undo()
