@@ -245,27 +245,50 @@ def refine_in_rows(lowres: dict[str, torch.Tensor], mask: np.ndarray, config: Re
         return out
     y0, y1, x0, x1 = roi
     resizers = {k: RowResizer(lowres[k], (H, W), cols=(x0, x1)) for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
-    if cfg.guidance == "alpha":
-        rows_in = np.flatnonzero(m_full.any(axis=1))
-        cols_in = np.flatnonzero(m_full.any(axis=0))
-        box = (int(rows_in[0]), int(rows_in[-1]) + 1, int(cols_in[0]), int(cols_in[-1]) + 1)
+
+    def rows(key: str, q0: int, q1: int) -> np.ndarray:
+        return resizers[key].rows(q0, q1).clamp_(0, 1).cpu().numpy()
+
+    rows_in, cols_in = np.flatnonzero(m_full.any(axis=1)), np.flatnonzero(m_full.any(axis=0))
+    by0, by1, bx0, bx1 = int(rows_in[0]), int(rows_in[-1]) + 1, int(cols_in[0]) - x0, int(cols_in[-1]) + 1 - x0
     step = max(1, int(rows_per_band))
     for r0 in range(y0, y1, step):
         r1 = min(y1, r0 + step)
         q0, q1 = max(y0, r0 - halo), min(y1, r1 + halo)
-        m = torch.from_numpy(np.ascontiguousarray(m_full[q0:q1, x0:x1]))[None, None]
-        a8 = resizers["alpha_os8"].rows(q0, q1).clamp_(0, 1)[None, None]
+        m = m_full[q0:q1, x0:x1]
+        start = rows("alpha_os8", q0, q1)
         if cfg.guidance == "mask":
-            start = torch.where(mask_ring(m, cfg.width_os8), a8, m.to(a8.dtype))
-        else:
-            inside = torch.zeros_like(m)
-            by0, by1, bx0, bx1 = box
-            inside[..., max(by0, q0) - q0:max(min(by1, q1) - q0, 0), bx0 - x0:bx1 - x0] = True
-            start = a8.masked_fill_(~inside, 0.0)
-        band4 = uncertain_band(start, cfg.width_os4, cfg.two_sided)
-        after4 = torch.where(band4, resizers["alpha_os4"].rows(q0, q1).clamp_(0, 1)[None, None], start)
-        del start
-        band1 = uncertain_band(after4, cfg.width_os1, cfg.two_sided)
-        final = torch.where(band1, resizers["alpha_os1"].rows(q0, q1).clamp_(0, 1)[None, None], after4)
-        out[r0:r1, x0:x1] = final[0, 0, r0 - q0:r1 - q0].numpy()
+            ring = _dilate_np(m, int(cfg.width_os8) // 2) & ~m
+            start = np.where(ring, start, m.astype(np.float32))
+        else:  # 0 outside the mask's bounding box
+            start[:max(0, by0 - q0)] = 0
+            start[max(0, by1 - q0):] = 0
+            start[:, :max(0, bx0)] = 0
+            start[:, max(0, bx1):] = 0
+        band4 = _band_np(start, cfg.width_os4, cfg.two_sided)
+        after4 = np.where(band4, rows("alpha_os4", q0, q1), start)
+        del start, band4
+        band1 = _band_np(after4, cfg.width_os1, cfg.two_sided)
+        final = np.where(band1, rows("alpha_os1", q0, q1), after4)
+        out[r0:r1, x0:x1] = final[r0 - q0:r1 - q0]
     return out
+
+
+_LOW32, _HIGH32 = np.float32(LOW), np.float32(HIGH)
+
+
+def _dilate_np(m: np.ndarray, size: int) -> np.ndarray:
+    """:func:`dilate` of a bool array with OpenCV (bool viewed as 0/1 bytes, no copy)."""
+    if size <= 1:
+        return m.copy()
+    return cv2.dilate(np.ascontiguousarray(m).view(np.uint8), _ellipse_np(size).astype(np.uint8)).view(bool)
+
+
+def _band_np(alpha: np.ndarray, width: int, two_sided: bool) -> np.ndarray:
+    """:func:`uncertain_band` of a float32 array, in NumPy (the same pixels; thresholds in float32)."""
+    size = int(width) // 2
+    if two_sided:
+        return _dilate_np((alpha >= _LOW32) & (alpha <= _HIGH32), size)
+    band = _dilate_np(alpha >= _LOW32, size)
+    band &= ~(alpha > _HIGH32)
+    return band
