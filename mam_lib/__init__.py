@@ -18,7 +18,8 @@ Subpackages, lowest layer first (each imports only itself and the layers below i
 This module re-exports the public names of the inference path and of :mod:`~mam_lib.io`; importing
 it loads nothing else.
 """
-from .errors import CheckpointError, DatasetError, DownloadError, ImageReadError, MamError, PromptError
+from .errors import (CheckpointError, ConfigError, DatasetError, DownloadError, ImageReadError, MamError, OutputError,
+                     PromptError)
 from .inference.checkpoints import load_m2m, load_m2m_weights, save_m2m_checkpoint
 from .inference.m2m import M2MConfig, M2MDecoder
 from .inference.predictor import MattingPredictor, MattingResult, default_predictor
@@ -30,8 +31,8 @@ from .io.images import load_alpha, load_image
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckpointError", "DatasetError", "DownloadError", "ImageReadError", "M2MConfig", "M2MDecoder", "MamError",
-    "MattingPredictor", "MattingResult", "PromptError", "RefinementConfig", "SamMaskPredictor", "build_sam",
+    "CheckpointError", "ConfigError", "DatasetError", "DownloadError", "ImageReadError", "M2MConfig", "M2MDecoder",
+    "MamError", "MattingPredictor", "MattingResult", "OutputError", "PromptError", "RefinementConfig", "SamMaskPredictor", "build_sam",
     "composite", "default_predictor", "load_alpha", "load_image", "load_m2m", "load_m2m_weights", "refine",
     "sam_features_and_masks", "save_alpha", "save_composite", "save_m2m_checkpoint", "save_rgba",
 ]

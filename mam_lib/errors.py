@@ -30,3 +30,13 @@ class DatasetError(MamError):
 
 class DownloadError(MamError):
     """A download failed or its checksum does not match."""
+
+
+class OutputError(MamError):
+    """An output cannot be written where it was asked for, or writing it would destroy a file the
+    user keeps (an input of the same command, an existing file, a folder the project did not make),
+    or another run is using the same folder."""
+
+
+class ConfigError(MamError, ValueError):
+    """A setting (a command-line option, a training-config field, an argument) is out of range."""

@@ -5,9 +5,13 @@ Each sub-command lives in its own module of this package and defines
 function to run (it receives the parsed ``argparse.Namespace`` and returns an exit code).
 Modules are discovered automatically, so adding a command never touches this file.
 
-Errors that users can fix (a missing file, a bad prompt, an unreadable checkpoint) are raised
-as :class:`mam_lib.errors.MamError` and printed as one plain message, without a traceback;
-``MAM_DEBUG=1`` shows the traceback as well.
+Errors that users can fix (a missing file, a bad prompt, an unreadable checkpoint, an output that
+would replace an input) are raised as :class:`mam_lib.errors.MamError` and printed as one line,
+``mam COMMAND: error: …``, without a traceback; the exit status is then 2, as for a malformed
+command line. A file-system error that no check caught (``OSError``) is printed the same way.
+``MAM_DEBUG=1`` shows the traceback as well. Exit statuses: 0 success, 1 a command that ran but
+produced nothing (``mam predict-benchmark`` with no prediction), 2 a user error, 3 ``mam eval
+--strict`` with files not evaluated, 130 interrupted.
 """
 from __future__ import annotations
 
@@ -19,6 +23,13 @@ import sys
 from typing import Sequence
 
 from ..errors import MamError
+
+#: Exit status of an error the user can fix (argparse uses 2 for malformed command lines too).
+USER_ERROR = 2
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,8 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MamError as err:
         if os.environ.get("MAM_DEBUG"):
             raise
-        print(f"mam {args.command}: error: {err}", file=sys.stderr)
-        return 1
+        print(f"mam {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return USER_ERROR
+    except OSError as err:
+        if os.environ.get("MAM_DEBUG"):
+            raise
+        from ..io.outputs import describe_os_error
+
+        print(f"mam {args.command}: error: {_one_line(describe_os_error(err))}", file=sys.stderr)
+        return USER_ERROR
     except KeyboardInterrupt:
         print(f"mam {args.command}: interrupted", file=sys.stderr)
         return 130

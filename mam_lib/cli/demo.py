@@ -1,6 +1,8 @@
 """``mam demo``: run the whole pipeline on the shipped demo image."""
 from __future__ import annotations
 
+from ._common import add_overwrite, check_device
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="run SAM → M2M → refinement on data_samples/demo and write outputs/",
@@ -9,11 +11,14 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--out", default="outputs", help="output folder (default: outputs)")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--guidance", choices=("alpha", "mask"), default="alpha", help="refinement guidance mode")
+    add_overwrite(p, "existing files of the same names that the demo did not write")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..teaching.demo import run_demo
+    from ..teaching.demo import check_demo_outputs, run_demo
 
-    run_demo(args.out, device=args.device, guidance=args.guidance)
+    check_demo_outputs(args.out, overwrite=args.overwrite)
+    check_device(args.device)
+    run_demo(args.out, device=args.device, guidance=args.guidance, overwrite=args.overwrite)
     return 0

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import MamError
+from ._common import add_overwrite
 
 
 def register(subparsers) -> None:
@@ -34,7 +35,18 @@ def register(subparsers) -> None:
     p.add_argument("--csv", default=None, help="per-image CSV to write (default: PRED/metrics.csv)")
     p.add_argument("--strict", action="store_true", help="exit with status 3 when any file could not be evaluated")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_overwrite(p, "an existing --csv file that is not a metrics table of this command")
     p.set_defaults(func=run)
+
+
+def _input_files(*folders) -> list[Path]:
+    from ..evaluation.benchmarks import list_image_files
+
+    files: list[Path] = []
+    for folder in folders:
+        if folder is not None and Path(folder).is_dir():
+            files += list(list_image_files(folder, recursive=True).values())
+    return files
 
 
 def run(args) -> int:
@@ -56,13 +68,20 @@ def run(args) -> int:
         title = f"{preset.title} ({gt})"
     elif gt is None:
         raise MamError("give the ground truth: --gt DIR, or --benchmark NAME --root DIR")
+    from ..evaluation.folders import is_metrics_csv
+    from ..io.outputs import check_output
+
+    csv_path = Path(args.csv) if args.csv else Path(args.pred) / "metrics.csv"
+    check_output(csv_path, inputs=_input_files(args.pred, gt, trimap), overwrite=args.overwrite,
+                 ours=is_metrics_csv, what="--csv")  # before the (long) evaluation
+    if csv_path.suffix.lower() != ".csv":
+        raise MamError(f"--csv {str(csv_path)!r} should end in .csv (it is a table of metrics)")
     result = evaluate_folders(args.pred, gt, trimap, region=region, instances=instances or "none", match=args.match,
                               conn_reference=args.conn_reference, progress=not args.no_progress)
     print(format_table(result, title=title))
     if not result.rows:
         raise MamError(f"nothing could be evaluated: no file of {args.pred!r} pairs with a readable ground truth "
                        "(files are paired by name without extension)")
-    csv_path = Path(args.csv) if args.csv else Path(args.pred) / "metrics.csv"
     write_csv(result, csv_path)
     print(f"wrote {csv_path}")
     if result.problems:

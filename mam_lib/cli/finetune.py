@@ -5,6 +5,7 @@ import dataclasses
 from pathlib import Path
 
 from ..errors import MamError
+from ._common import add_overwrite
 
 
 def register(subparsers) -> None:
@@ -38,6 +39,7 @@ def register(subparsers) -> None:
                    help="write the resulting config to FILE and exit (train it later with `mam train FILE`)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--resume-from", metavar="CKPT", default=None, help="continue from this checkpoint file")
+    add_overwrite(p, "an existing --write-config file that is not a config this command wrote")
     p.set_defaults(func=run)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import MamError
+from ._common import add_overwrite, check_checkpoints, check_device
 
 
 def register(subparsers) -> None:
@@ -25,17 +26,37 @@ def register(subparsers) -> None:
                    help="SAM variant (default: vit_b with cached checkpoints, else tiny)")
     p.add_argument("--sam-checkpoint", default=None, help="SAM checkpoint path")
     p.add_argument("--m2m-checkpoint", default=None, help="M2M (MAM) checkpoint path")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    add_overwrite(p)
     p.set_defaults(func=run)
 
 
 def _background(spec: str):
     parts = spec.split(",")
-    if len(parts) == 3 and all(s.strip().isdigit() for s in parts):
-        return tuple(int(s) for s in parts)
+    if len(parts) == 3 and all(s.strip().lstrip("+-").replace(".", "", 1).isdigit() for s in parts):
+        from ..io.cutout import check_color
+
+        return check_color([s.strip() for s in parts], "--background colour")
     if not Path(spec).is_file():
-        raise MamError(f"--background must be R,G,B or an existing image file, got {spec!r}")
+        raise MamError(f"--background must be R,G,B (each 0..255) or an existing image file, got {spec!r}")
     return spec
+
+
+def check_outputs(args) -> None:
+    """Every output: a new file (or ``--overwrite``, or one this project wrote), never an input, each its own."""
+    from ..io.cutout import output_format
+    from ..io.outputs import check_distinct, check_output, is_own_image
+
+    inputs = [args.image, args.sam_checkpoint, args.m2m_checkpoint]
+    if args.composite_out and args.background and Path(args.background).is_file():
+        inputs.append(args.background)
+    outputs = {"-o/--out": args.out, "--alpha-out": args.alpha_out, "--composite-out": args.composite_out}
+    check_distinct(outputs)
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        check_output(path, inputs=inputs, overwrite=args.overwrite, ours=is_own_image, what=option)
+        output_format(path, needs_alpha=option == "-o/--out", what=option)
 
 
 def run(args) -> int:
@@ -44,11 +65,16 @@ def run(args) -> int:
     import numpy as np
 
     from ..io.cutout import save_alpha, save_composite, save_rgba
+    from ..io.images import open_image
     from ..inference.predictor import build_predictor
 
     if args.box is None and not args.point and not args.bg_point:
         raise MamError("give a prompt: --box X0 Y0 X1 Y1 and/or --point X Y")
     background = _background(args.background) if args.composite_out else None
+    check_outputs(args)  # before any model is built: nothing is computed for an output that cannot be written
+    open_image(args.image).close()  # exists, is an image, within the pixel limit
+    check_device(args.device)
+    check_checkpoints(sam_checkpoint=args.sam_checkpoint, m2m_checkpoint=args.m2m_checkpoint)
     predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device)
     if not real:
         print(f"warning: {predictor.description}", file=sys.stderr)

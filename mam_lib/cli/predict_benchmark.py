@@ -5,7 +5,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import MamError
+from ..errors import MamError, OutputError
+from ._common import add_overwrite, at_least, check_checkpoints, check_device
 
 
 def register(subparsers) -> None:
@@ -33,7 +34,41 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, default=None, help="only the first N ground-truth alphas (a quick check)")
     p.add_argument("--skip-existing", action="store_true", help="keep predictions already in --out (resume)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_overwrite(p, "existing files in --out that this command did not write")
     p.set_defaults(func=run)
+
+
+MANIFEST = "predict_benchmark.json"
+
+
+def check_outputs(args, layout, samples) -> Path:
+    """--out: outside the input folders, never over an input file, and no foreign file replaced."""
+    from ..io.outputs import check_output, check_output_dir, is_own_image, real_path, starts_with
+
+    out = check_output_dir(args.out, inputs=[layout.image_dir, layout.alpha_dir, layout.trimap_dir],
+                           what="--out")
+    inputs = {real_path(p) for s in samples for p in (s.image_path, s.alpha_path, s.trimap_path) if p is not None}
+    foreign = []
+    for sample in samples:
+        dest = out / sample.name
+        if real_path(dest) in inputs:
+            raise OutputError(f"--out {str(out)!r} would write {sample.name} over the input {str(dest)!r}; choose a "
+                              "folder of its own for the predictions")
+        if args.skip_existing and dest.is_file():
+            continue
+        try:
+            check_output(dest, overwrite=args.overwrite, ours=is_own_image, what="prediction")
+        except OutputError:
+            if dest.is_dir() or not dest.exists():
+                raise
+            foreign.append(sample.name)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise OutputError(f"--out {str(out)!r} already holds {len(foreign)} file(s) of the same names that this command "
+                          f"did not write ({shown}); pass --overwrite to replace them, --skip-existing to keep them, "
+                          "or choose another folder")
+    check_output(out / MANIFEST, overwrite=args.overwrite, ours=starts_with('{\n  "benchmark"'), what="manifest")
+    return out
 
 
 def _listing(args):
@@ -57,17 +92,26 @@ def _listing(args):
 
 
 def run(args) -> int:
-    from ..io.atomic import atomic_write_text
-    from ..evaluation.prediction import predict_samples
-    from ..inference.predictor import build_predictor
+    from ..io.outputs import run_lock
 
-    if args.limit is not None and args.limit < 1:
-        raise MamError("--limit must be at least 1")
+    at_least(args.limit, 1, "--limit")
     preset, layout, listing = _listing(args)
     samples = listing.samples[: args.limit] if args.limit else listing.samples
     if not samples:
         raise MamError(f"no image of {str(layout.image_dir)!r} has a ground-truth alpha in {str(layout.alpha_dir)!r} "
                        "(they are paired by file name without extension)")
+    out = check_outputs(args, layout, samples)  # before any model is built
+    check_device(args.device)
+    check_checkpoints(sam_checkpoint=args.sam_checkpoint, m2m_checkpoint=args.m2m_checkpoint)
+    with run_lock(out, "mam predict-benchmark"):
+        return _predict(args, preset, layout, listing, samples, out)
+
+
+def _predict(args, preset, layout, listing, samples, out: Path) -> int:
+    from ..io.atomic import atomic_write_text
+    from ..evaluation.prediction import predict_samples
+    from ..inference.predictor import build_predictor
+
     for what, names in (("images without ground truth", listing.images_without_alpha),
                         ("ground truth without an image", listing.alphas_without_image)):
         if names:
@@ -77,7 +121,6 @@ def run(args) -> int:
     if not real:
         print(f"warning: {predictor.description}: without both checkpoints the predictions are not meaningful",
               file=sys.stderr)
-    out = Path(args.out)
     report = predict_samples(predictor, samples, out, prompt=args.prompt, guidance=args.guidance,
                              skip_existing=args.skip_existing, progress=not args.no_progress)
     manifest = {
@@ -87,7 +130,7 @@ def run(args) -> int:
         "skipped": [{"name": n, "reason": r} for n, r in report.skipped],
         "images_encoded": report.images_encoded, "seconds": round(report.seconds, 3),
     }
-    atomic_write_text(out / "predict_benchmark.json", json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {len(report.written)} alpha(s) to {out} ({report.images_encoded} image(s) encoded, "
           f"{report.seconds:.1f} s)" + (f"; kept {len(report.kept)} existing" if report.kept else ""))
     if report.empty_gt:

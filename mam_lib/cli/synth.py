@@ -30,6 +30,9 @@ def register(subparsers) -> None:
     p.add_argument("--samples", action="store_true",
                    help="write the sample-data folder (demo/, foregrounds/, backgrounds/) into OUT_DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the data set an earlier `mam synth` wrote into OUT_DIR (all of it: samples beyond "
+                        "the new count are removed); files it did not write are never touched")
     p.set_defaults(func=run)
 
 
@@ -37,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     from ..data.synthesis import synth_config, write_data_samples, write_synthetic_dataset
 
     if args.samples:
+        from ..io.outputs import check_output_dir
+
+        check_output_dir(args.out_dir, what="OUT_DIR")
         files = write_data_samples(args.out_dir)
         total = sum(f.stat().st_size for f in files)
         print(f"wrote {len(files)} files ({total / 1024:.0f} KiB) to {args.out_dir}")
@@ -51,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
         config = synth_config(args.size, args.num, degradation=DegradationConfig(prob=args.degrade))
     summary = write_synthetic_dataset(args.out_dir, args.num, size=args.size, seed=args.seed, config=config,
                                       with_fg_bg=args.fg_bg, with_masks=args.masks, kinds=kinds,
-                                      progress=not args.quiet)
+                                      progress=not args.quiet, overwrite=args.overwrite)
     print(f"wrote {summary['count']} samples of {args.size}x{args.size} to {args.out_dir}")
     return 0

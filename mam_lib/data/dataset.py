@@ -35,7 +35,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .coarse_mask import CoarseMaskConfig, simulate_coarse_mask
-from ..errors import DatasetError
+from ..errors import ConfigError, DatasetError
 from .sources.folders import BackgroundFolder
 from .sources.generated import ProceduralBackgrounds, ProceduralForegrounds
 from .sources.layouts import open_source
@@ -115,6 +115,62 @@ class DataConfig:
     def replace(self, **changes: Any) -> "DataConfig":
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+    def validate(self, where: str = "data") -> "DataConfig":
+        """Raise :class:`~mam_lib.errors.ConfigError` naming the first setting out of range; returns self."""
+        check_finite_fields(self, where)
+        if int(self.crop_size) < 1:
+            raise ConfigError(f"{where}.crop_size must be a positive number of pixels, got {self.crop_size}")
+        for name in ("length", "val_length", "procedural_count"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{where}.{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("procedural_cache", "num_points"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"{where}.{name} must be 0 or more, got {getattr(self, name)}")
+        for name in ("real_ratio", "second_fg_prob", "focus_prob", "box_jitter"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                raise ConfigError(f"{where}.{name} must be in [0, 1], got {getattr(self, name)}")
+        if not 0.0 < float(self.bg_min_fraction) <= 1.0:
+            raise ConfigError(f"{where}.bg_min_fraction must be in (0, 1], got {self.bg_min_fraction}")
+        lo, hi = self.trimap_width
+        if not 0 <= lo <= hi:
+            raise ConfigError(f"{where}.trimap_width must be two widths 0 ≤ low ≤ high, got {list(self.trimap_width)}")
+        if min(self.procedural_size) < 1:
+            raise ConfigError(f"{where}.procedural_size must be two positive sizes (H, W), got {list(self.procedural_size)}")
+        for prob in ("flip_prob",):
+            if not 0.0 <= float(getattr(self.affine, prob)) <= 1.0:
+                raise ConfigError(f"{where}.affine.{prob} must be in [0, 1], got {getattr(self.affine, prob)}")
+        if not 0.0 < self.affine.scale[0] <= self.affine.scale[1]:
+            raise ConfigError(f"{where}.affine.scale must be a range 0 < low ≤ high, got {list(self.affine.scale)}")
+        for section, names in (("jitter", ("prob",)),
+                               ("degradation", ("prob", "jpeg_prob", "blur_prob", "noise_prob", "contrast_prob"))):
+            for name in names:
+                value = float(getattr(getattr(self, section), name))
+                if not 0.0 <= value <= 1.0:
+                    raise ConfigError(f"{where}.{section}.{name} is a probability in [0, 1], got {value}")
+        return self
+
+
+def check_finite_fields(obj: Any, where: str) -> None:
+    """Raise :class:`~mam_lib.errors.ConfigError` for a NaN or infinite number anywhere in a dataclass tree."""
+    import math
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{path} must be a finite number, got {value}")
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name), f"{path}.{f.name}" if path else f.name)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                walk(v, f"{path}[{i}]")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}")
+
+    walk(obj, where)
 
 
 def _open_sources(specs: Sequence[SourceSpec], role: str, cfg: DataConfig, split: str) -> list:
@@ -197,7 +253,7 @@ class MattingDataset(Dataset):
     ):
         if split not in _SPLITS:
             raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-        self.config = cfg = config or DataConfig()
+        self.config = cfg = (config or DataConfig()).validate()
         self.split = split
         self.epoch = 0
         def sources(given, specs, role):

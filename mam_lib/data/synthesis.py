@@ -10,7 +10,13 @@
       fg/, bg/           (optional) foreground and background colours
       masks/             (optional) simulated coarse masks, 0 or 255
 
-which :func:`mam_lib.data.sources.layouts.image_alpha_folder` reads back.
+which :func:`mam_lib.data.sources.layouts.image_alpha_folder` reads back. The folder gets the
+project's marker (:func:`mam_lib.io.outputs.mark_folder`) listing the samples written; a folder
+that already holds a data set is replaced only with ``overwrite=True`` (``mam synth
+--overwrite``), and then completely: samples of the earlier set beyond the new count are removed
+and ``boxes.json`` lists exactly what is there. Files the project did not write are never
+touched: a folder whose ``images/``, ``alphas/``, … or ``boxes.json`` come from elsewhere is
+refused. Two writers on one folder at once are refused too (:class:`mam_lib.io.outputs.RunLock`).
 :func:`write_data_samples` writes the small ``data_samples/`` folder. Every file is written
 atomically (temporary file in the same folder, then ``os.replace``; :mod:`mam_lib.io.atomic`).
 """
@@ -24,8 +30,9 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from ..errors import MamError
+from ..errors import MamError, OutputError
 from ..io.atomic import atomic_write_bytes
+from ..io.outputs import check_output_dir, read_marker, mark_folder, run_lock
 from .dataset import DataConfig, MattingDataset, SourceSpec
 from .procedural import FOREGROUND_KINDS, make_background, make_foreground
 from .transforms.compositing import composite
@@ -35,6 +42,32 @@ from .writing import alpha_to_uint8, write_image, write_json
 
 def _box_list(box: np.ndarray) -> list[float]:
     return [int(v) if float(v).is_integer() else round(float(v), 2) for v in box]
+
+
+#: The kind recorded in the marker of a folder written by :func:`write_synthetic_dataset`.
+SYNTH_KIND = "synthetic data set"
+#: The sub-folders a synthetic data set may have.
+SYNTH_FOLDERS = ("images", "alphas", "trimaps", "fg", "bg", "masks")
+
+
+def _earlier_samples(out: Path, overwrite: bool) -> set[str]:
+    """Names of the samples an earlier :func:`write_synthetic_dataset` wrote into ``out`` (which
+    the new set replaces); refuses a folder holding a data set without ``overwrite``, and one whose
+    data-set files the project did not write."""
+    check_output_dir(out, what="output folder")
+    marker = read_marker(out) if out.is_dir() else None
+    if marker is not None and marker.get("kind") == SYNTH_KIND:
+        names = set(marker.get("samples", []))
+        if not overwrite:
+            raise OutputError(f"{str(out)!r} already holds a synthetic data set ({len(names)} samples); pass --overwrite "
+                              "(overwrite=True) to replace it, or choose another folder")
+        return names
+    present = [name for name in (*SYNTH_FOLDERS, "boxes.json")
+               if (out / name).is_file() or ((out / name).is_dir() and any((out / name).iterdir()))]
+    if present:
+        raise OutputError(f"{str(out)!r} already holds {', '.join(present)} that mam synth did not write (it keeps a "
+                          "record of what it writes); they are left alone: choose an empty or new folder")
+    return set()
 
 
 def synth_config(size: int, n: int, **overrides: Any):
@@ -56,12 +89,13 @@ def write_synthetic_dataset(
     with_masks: bool = False,
     kinds: Sequence[str] | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write ``n`` augmented procedural composites (the layout in the module docstring).
 
     Args:
-        out_dir: folder to write; created if missing. Existing files of the same names are
-            replaced.
+        out_dir: folder to write; created if missing. A folder holding an earlier set is replaced
+            only with ``overwrite`` (see the module docstring).
         n: number of samples.
         size: side of the square samples.
         seed: data seed (the same seed writes the same files).
@@ -71,12 +105,11 @@ def write_synthetic_dataset(
         with_masks: also write ``masks/`` (simulated coarse masks).
         kinds: restrict procedural foreground kinds (e.g. ``["hair", "fur"]``).
         progress: show a ``tqdm`` progress bar.
+        overwrite: replace the data set an earlier call wrote into ``out_dir``.
 
     Returns:
         a summary dict: ``out_dir``, ``count``, ``size``, ``seed``.
     """
-    from tqdm.auto import tqdm
-
     if n < 1:
         raise MamError(f"the number of samples must be at least 1, got {n}")
     if size < 32:
@@ -93,10 +126,39 @@ def write_synthetic_dataset(
     dataset = MattingDataset(config, "train")
     out = Path(out_dir)
     width = max(4, len(str(n - 1)))
+    names = [f"{i:0{width}d}" for i in range(n)]
+    earlier = _earlier_samples(out, overwrite)
+    with run_lock(out, "mam synth"):
+        earlier = _earlier_samples(out, overwrite)  # again, now that no other writer can change it
+        # Until the set is complete the marker lists every sample that may be on disk, and there is
+        # no boxes.json: an interrupted run leaves a folder that reads as unfinished and is replaced whole.
+        mark_folder(out, SYNTH_KIND, samples=sorted(earlier | set(names)), complete=False)
+        (out / "boxes.json").unlink(missing_ok=True)
+        boxes = _write_samples(dataset, out, names, seed, with_fg_bg, with_masks, progress)
+        written = {"images", "alphas", "trimaps"} | ({"fg", "bg"} if with_fg_bg else set()) | \
+            ({"masks"} if with_masks else set())
+        new = set(names)
+        for name in sorted(earlier):  # the earlier set's files that the new one did not replace
+            for sub in SYNTH_FOLDERS:
+                if name not in new or sub not in written:
+                    (out / sub / f"{name}.png").unlink(missing_ok=True)
+        for sub in SYNTH_FOLDERS:
+            if sub not in written and (out / sub).is_dir() and not any((out / sub).iterdir()):
+                (out / sub).rmdir()
+        lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in boxes.items()]
+        atomic_write_bytes(out / "boxes.json", ("{\n" + ",\n".join(lines) + "\n}\n").encode())
+        mark_folder(out, SYNTH_KIND, samples=names, complete=True, size=int(size), seed=int(seed))
+    return {"out_dir": str(out), "count": n, "size": size, "seed": seed}
+
+
+def _write_samples(dataset, out: Path, names: list[str], seed: int, with_fg_bg: bool, with_masks: bool,
+                   progress: bool) -> dict[str, list[float]]:
+    from tqdm.auto import tqdm
+
     boxes: dict[str, list[float]] = {}
-    for i in tqdm(range(n), desc=f"synth {out.name}", unit="img", disable=not progress):
+    for i in tqdm(range(len(names)), desc=f"synth {out.name}", unit="img", disable=not progress):
         s = dataset.sample_arrays(i)
-        name = f"{i:0{width}d}"
+        name = names[i]
         alpha8 = alpha_to_uint8(s["alpha"])
         write_image(out / "images" / f"{name}.png", s["image"])
         write_image(out / "alphas" / f"{name}.png", alpha8)
@@ -107,9 +169,7 @@ def write_synthetic_dataset(
         if with_masks:
             write_image(out / "masks" / f"{name}.png", s["mask"].astype(np.uint8) * 255)
         boxes[name] = _box_list(box_from_alpha(alpha8, np.random.default_rng([seed, i])))
-    lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in boxes.items()]
-    atomic_write_bytes(out / "boxes.json", ("{\n" + ",\n".join(lines) + "\n}\n").encode())
-    return {"out_dir": str(out), "count": n, "size": size, "seed": seed}
+    return boxes
 
 
 def prompt_from_alpha(alpha: np.ndarray) -> dict[str, list]:

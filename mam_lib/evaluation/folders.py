@@ -9,8 +9,11 @@ size mismatches. Nothing of that stops the run; it is reported.
 Pairing: files are paired by their path relative to the folder without extension, so
 ``pred/0001.png`` pairs with ``gt/0001.jpg`` and ``pred/img/2.png`` with ``gt/img/2.png``.
 Alpha files are read at their stored bit depth (8-bit values are ÷255, 16-bit ÷65535), as the
-reference evaluation code reads them; colour files are converted to grey with OpenCV's weights,
-files with an alpha channel use that channel.
+reference evaluation code reads them; files with an alpha channel use that channel, and a colour
+file must hold the same value in every channel (:func:`mam_lib.io.images.read_matte`). A file
+that breaks the rules — a colour matte, a float matte beyond [0,1] (e.g. saved in 0..255), a
+trimap with values other than 0, 128 and 255 — is listed as not evaluated, with the reason, and
+the run goes on.
 
 Instance benchmarks (``instances="folder"``: ``gt/<image>/<instance>.png``): within each image
 folder, predictions are matched to ground-truth instances by name (``match="name"``) or by mask
@@ -40,8 +43,8 @@ from ..io.atomic import atomic_write_text
 from .benchmarks import list_image_files
 from .instances import instance_iou, match_instances
 from ..errors import DatasetError, MamError
-from ..io.images import read_matte
-from .metrics import METRIC_NAMES, PAPER_SCALE, all_metrics, region_mask
+from ..io.images import check_trimap, read_matte
+from .metrics import METRIC_NAMES, PAPER_SCALE, all_metrics, region_mask, to_unit_alpha
 
 __all__ = [
     "read_alpha",
@@ -128,11 +131,32 @@ class EvaluationResult:
         return len(self.missing_pred) + len(self.extra_pred) + len(self.missing_trimap) + len(self.skipped)
 
 
-def _read_checked(path: Path, name: str, skipped: list) -> np.ndarray | None:
+def _read_checked(path: Path, name: str, skipped: list, trimap: bool = False) -> np.ndarray | None:
     try:
-        return read_alpha(path)
+        arr = read_alpha(path)
+        if trimap:
+            return check_trimap(arr, repr(str(path)))
+        to_unit_alpha(arr, repr(str(path)))  # refuses e.g. a float matte stored in 0..255
+        return arr
     except MamError as err:
         skipped.append((name, str(err)))
+    except ValueError as err:
+        skipped.append((name, str(err)))
+    return None
+
+
+def _metrics_checked(pred, gt, trimap, metrics, conn_reference, name: str, pred_path: Path, gt_path: Path,
+                     skipped: list) -> dict | None:
+    """The metrics of one pair, or None with the reason in ``skipped`` (e.g. a float matte in 0..255)."""
+    try:
+        return all_metrics(pred, gt, trimap, metrics, conn_reference)
+    except ValueError as err:
+        which = {"pred": f"prediction {str(pred_path)!r}", "gt": f"ground truth {str(gt_path)!r}"}
+        text = str(err)
+        for key, label in which.items():
+            if text.startswith(key + " "):
+                text = label + text[len(key):]
+        skipped.append((name, text))
         return None
 
 
@@ -192,7 +216,7 @@ def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, trimap_dir: str |
             continue
         trimap = None
         if region == "unknown":
-            trimap = _read_checked(pairing.trimaps[key], key, result.skipped)
+            trimap = _read_checked(pairing.trimaps[key], key, result.skipped, trimap=True)
             if trimap is None:
                 continue
             if trimap.shape != gt.shape:
@@ -200,7 +224,10 @@ def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, trimap_dir: str |
                                             f"is {gt.shape[1]}x{gt.shape[0]}"))
                 continue
         row: dict = {"name": key}
-        row.update(all_metrics(pred, gt, trimap, metrics, conn_reference))
+        scores = _metrics_checked(pred, gt, trimap, metrics, conn_reference, key, pred_path, gt_path, result.skipped)
+        if scores is None:
+            continue
+        row.update(scores)
         row["pixels"] = int(region_mask(trimap, gt.shape).sum())
         if instances == "single":
             iou = instance_iou(pred, gt)
@@ -251,11 +278,24 @@ def _evaluate_instance_folders(pred_dir: Path, gt_dir: Path, match: str, iou_thr
             gt = gts[gt_keys[j]]
             pred = preds[pred_keys[i]] if ok else np.zeros_like(gt)
             row: dict = {"name": f"{image}/{gt_keys[j]}"}
-            row.update(all_metrics(pred, gt, None, metrics, conn_reference))
+            scores = _metrics_checked(pred, gt, None, metrics, conn_reference, row["name"],
+                                      pred_dir / image / pred_keys[i] if ok else Path("(none)"),
+                                      gt_dir / image / gt_keys[j], result.skipped)
+            if scores is None:
+                continue
+            row.update(scores)
             row.update(pixels=int(gt.size), pred=f"{image}/{pred_keys[i]}" if ok else "", iou=round(float(iou), 6),
                        matched=bool(ok and iou >= iou_threshold) if match == "iou" else bool(ok))
             result.rows.append(row)
     return result
+
+
+def is_metrics_csv(path: str | Path) -> bool:
+    """True for a per-image CSV that :func:`write_csv` wrote (judged by its header line)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline().strip().split(",")
+    known = set(METRIC_NAMES) | {"pixels", "pred", "iou", "matched"}
+    return len(header) > 2 and header[0] == "name" and "pixels" in header and set(header[1:]) <= known
 
 
 def _csv_columns(result: EvaluationResult) -> list[str]:

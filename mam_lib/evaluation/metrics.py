@@ -5,8 +5,9 @@ Every metric has the signature ``f(pred, gt, region=None) -> float``:
 - ``pred``, ``gt``: ``(H,W)`` alpha mattes. The dtype tells the range: ``uint8`` is read as
   ``[0,255]`` and divided by 255, ``uint16`` as ``[0,65535]``, ``bool`` as {0,1}, and floating
   point arrays must already lie in ``[0,1]``. A trailing channel axis of size 1 is dropped.
-- ``region``: which pixels count. A trimap (any numeric array; pixels equal to 128 count, the
-  Composition-1k convention), a boolean mask (``True`` counts), or ``None`` for the whole image.
+- ``region``: which pixels count. A trimap (a numeric array of 0, 128 and 255; pixels equal to 128
+  count, the Composition-1k convention; other values are refused), a boolean mask (``True``
+  counts), or ``None`` for the whole image.
 
 Which reference the values match
 --------------------------------
@@ -123,8 +124,10 @@ def to_unit_alpha(alpha: np.ndarray, name: str = "alpha") -> np.ndarray:
 def region_mask(region: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
     """Return the pixels that count as a ``(H,W)`` bool array.
 
-    ``region``: ``None`` (every pixel), a bool mask (``True`` counts) or a trimap, any numeric
-    ``(H,W)`` array whose pixels equal to 128 count (a ``(H,W,1)`` array is accepted too).
+    ``region``: ``None`` (every pixel), a bool mask (``True`` counts) or a trimap, a numeric
+    ``(H,W)`` array of 0, 128 and 255 whose pixels equal to 128 count (a ``(H,W,1)`` array is
+    accepted too). A trimap holding any other value raises ``ValueError`` (a trimap scaled to
+    {0, 0.5, 1}, say, would otherwise count no pixel at all).
     """
     if region is None:
         return np.ones(shape, dtype=bool)
@@ -137,6 +140,12 @@ def region_mask(region: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray
         return arr
     if not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"region has dtype {arr.dtype}; use a bool mask or a trimap with 128 for unknown")
+    values = np.unique(arr)
+    bad = values[~np.isin(values, (0, TRIMAP_UNKNOWN, 255))]
+    if bad.size:
+        shown = ", ".join(f"{v:g}" for v in bad[:6].tolist()) + (" …" if bad.size > 6 else "")
+        raise ValueError(f"region is a trimap with values other than 0, 128 and 255 ({shown}); a trimap marks "
+                         "pixels 0 = background, 128 = unknown, 255 = foreground (or pass a bool mask)")
     return arr == TRIMAP_UNKNOWN
 
 

@@ -17,7 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import MamError, PromptError
+from ..errors import MamError, OutputError, PromptError
+from ..io.outputs import real_path
 from ..io.cutout import save_alpha
 from ..io.images import load_image, read_matte
 from .benchmarks import BenchmarkSample
@@ -81,6 +82,11 @@ def predict_samples(predictor, samples: Sequence[BenchmarkSample], out_dir: str 
     if prompt not in ("box", "point"):
         raise PromptError(f"prompt must be 'box' or 'point', got {prompt!r}")
     out_dir = Path(out_dir)
+    inputs = {real_path(p) for s in samples for p in (s.image_path, s.alpha_path, s.trimap_path) if p is not None}
+    for sample in samples:
+        if real_path(out_dir / sample.name) in inputs:
+            raise OutputError(f"the prediction {sample.name} would be written over the input {str(out_dir / sample.name)!r}; "
+                              "choose an output folder of its own")
     report = PredictionReport()
     t0 = time.perf_counter()
     current: Path | None = None

@@ -33,7 +33,11 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise MamError(f"unknown device {device!r}: use 'cpu', 'cuda', 'cuda:N', 'mps' or None (the best available)") \
+            from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise MamError(f"device {device!r} was asked for but CUDA is not available; use device='cpu' or None")
     if dev.type == "mps":

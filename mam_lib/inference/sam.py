@@ -26,6 +26,7 @@ from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncode
 from .device import autocast_context, resolve_device
 from .resize import RowResizer
 from ..errors import CheckpointError, PromptError
+from .checkpoints import read_state_dict
 
 #: SAM's pixel normalisation: the ImageNet statistics ×255, RGB order.
 PIXEL_MEAN = (123.675, 116.28, 103.53)
@@ -95,23 +96,7 @@ def build_tiny_sam(config: TinySamConfig | None = None) -> Sam:
 
 
 def _read_state_dict(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} does not exist. Download it with `mam download <name>` "
-            "(see README, 'Weights') or pass the right path."
-        )
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for bad files
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} could not be read ({type(err).__name__}: {str(err).splitlines()[0][:200]}). "
-            "The file may be truncated or not a PyTorch checkpoint: download it again."
-        ) from None
-    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(f"checkpoint {str(path)!r} does not hold a state dict of tensors.")
-    return obj
+    return read_state_dict(path, "SAM checkpoint")
 
 
 def load_sam_weights(sam: Sam, checkpoint: str | Path) -> Sam:
@@ -219,11 +204,12 @@ def _as_points(points, labels, n_expected: int | None = None) -> tuple[np.ndarra
     if labels is None:
         lab = np.ones(len(pts), dtype=np.int64)
     else:
-        lab = np.asarray(labels).reshape(-1).astype(np.int64)
+        raw = np.asarray(labels).reshape(-1)
+        if raw.size and not np.isin(raw, (0, 1)).all():
+            raise PromptError(f"point labels must be 1 (foreground) or 0 (background), got {sorted(set(raw.tolist()))}")
+        lab = raw.astype(np.int64)
     if len(lab) != len(pts):
         raise PromptError(f"{len(pts)} points but {len(lab)} labels; give one label (1 = foreground, 0 = background) per point")
-    if not np.isin(lab, (0, 1)).all():
-        raise PromptError(f"point labels must be 1 (foreground) or 0 (background), got {sorted(set(lab.tolist()))}")
     return pts, lab
 
 
@@ -347,7 +333,7 @@ class SamMaskPredictor:
             index=idx,
         )
 
-    def full_size_mask(self, logits: torch.Tensor, rows_per_band: int = 2048) -> np.ndarray:
+    def full_size_mask(self, logits: torch.Tensor, rows_per_band: int = 1024) -> np.ndarray:
         """``(H,W)`` bool: SAM's ``postprocess_masks`` of ``(1,256,256)`` logits, thresholded.
 
         The same pixels as segment-anything's (up-sample to 1024², crop the padding, resize to the

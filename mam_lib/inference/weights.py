@@ -108,38 +108,71 @@ def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _total_size(response, have: int, status: int) -> int | None:
+    """The whole file's size from the response headers (Content-Range, else Content-Length), or None."""
+    content_range = response.headers.get("Content-Range") or ""
+    if status == 206 and "/" in content_range:
+        total = content_range.rsplit("/", 1)[1].strip()
+        if total.isdigit():
+            return int(total)
+    length = response.headers.get("Content-Length")
+    if length is not None and length.strip().isdigit():
+        return int(length) + (have if status == 206 else 0)
+    return None
+
+
 def download(name: str, folder: str | os.PathLike | None = None, *, url: str | None = None,
              progress: bool = True, timeout: float = 60.0) -> Path:
     """Fetch registry entry ``name`` into the cache (or ``folder``) and return its path.
 
-    An existing file with the right checksum is returned at once. A ``.part`` file left by an
-    interrupted download is resumed. ``url`` overrides the registry's URL (mirrors, tests).
-    Raises :class:`~mam_lib.errors.DownloadError` on network errors, a server that refuses, or a
-    checksum mismatch (the bad file is deleted so the next try starts clean).
+    An existing file with the right checksum (or, for an entry without one, the right size) is
+    returned at once. A ``.part`` file left by an interrupted download is resumed. ``url``
+    overrides the registry's URL (mirrors, tests). The file gets its final name only once it is
+    complete: as long as the server announced (or the registry knows), and with the right SHA-256
+    when one is published.
+
+    Raises :class:`~mam_lib.errors.DownloadError` on network errors, a server that refuses, a
+    connection that ends early (the ``.part`` file is kept: the next call resumes it) or a
+    checksum mismatch of a complete file (the bad file is deleted so the next try starts clean).
     """
+    import http.client
+
+    from ..io.outputs import check_output_dir
+
     entry = _entry(name)
     source = url or entry.url
-    dest_dir = Path(folder) if folder is not None else cache_dir()
+    dest_dir = Path(folder).expanduser() if folder is not None else cache_dir()
     dest = dest_dir / entry.filename
     if source is None:
         raise DownloadError(
             f"{entry.filename} cannot be downloaded automatically ({entry.note}). Fetch it by hand and put it at "
             f"{dest} (see the README section 'Weights').")
-    if dest.is_file() and (entry.sha256 is None or sha256_of(dest) == entry.sha256):
-        return dest
+    if dest.is_file():
+        if entry.sha256 is not None and sha256_of(dest) == entry.sha256:
+            return dest
+        if entry.sha256 is None and (entry.size is None or dest.stat().st_size == entry.size):
+            return dest
+    check_output_dir(dest_dir, what="download folder")
     dest_dir.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.exists() else 0
+    if entry.size is not None and have > entry.size:  # longer than the file can be: start over
+        part.unlink()
+        have = 0
+    expected = entry.size
     request = urllib.request.Request(source, headers={"Range": f"bytes={have}-"} if have else {})
+    resume_hint = (f"Run the same command again to resume ({entry.filename}.part is kept), or fetch the file by "
+                   f"hand into {dest_dir}.")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = getattr(response, "status", 200)
             if have and status != 206:  # server ignored the range: start over
                 have = 0
-            length = response.headers.get("Content-Length")
-            total = (int(length) + have) if length is not None else entry.size
+            announced = _total_size(response, have, status)
+            if announced is not None:
+                expected = announced
             mode = "ab" if have else "wb"
-            with open(part, mode) as out, tqdm(total=total, initial=have, unit="B", unit_scale=True,
+            with open(part, mode) as out, tqdm(total=expected, initial=have, unit="B", unit_scale=True,
                                                unit_divisor=1024, desc=entry.filename, disable=not progress) as bar:
                 while True:
                     block = response.read(1 << 20)
@@ -152,16 +185,25 @@ def download(name: str, folder: str | os.PathLike | None = None, *, url: str | N
             pass
         else:
             raise DownloadError(f"downloading {entry.filename} from {source} failed: HTTP {err.code} {err.reason}") from None
-    except (urllib.error.URLError, OSError, TimeoutError) as err:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as err:
+        got = part.stat().st_size if part.exists() else 0
         raise DownloadError(
-            f"downloading {entry.filename} from {source} failed ({err}). Run the same command again to resume, "
-            f"or fetch the file by hand into {dest_dir}.") from None
+            f"downloading {entry.filename} from {source} failed after {got} bytes "
+            f"({type(err).__name__}{': ' + str(err) if str(err) else ''}). {resume_hint}") from None
+    got = part.stat().st_size
+    if expected is not None and got < expected:
+        raise DownloadError(f"downloading {entry.filename} from {source}: the server closed the connection after "
+                            f"{got} of {expected} bytes. {resume_hint}")
+    if expected is not None and got > expected:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"{entry.filename}: received {got} bytes but the file has {expected}; the partial file was "
+                            "deleted, run the download again.")
     if entry.sha256 is not None:
-        got = sha256_of(part)
-        if got != entry.sha256:
+        digest = sha256_of(part)
+        if digest != entry.sha256:
             part.unlink(missing_ok=True)
             raise DownloadError(
-                f"{entry.filename}: checksum mismatch (expected {entry.sha256[:16]}…, got {got[:16]}…); the file "
+                f"{entry.filename}: checksum mismatch (expected {entry.sha256[:16]}…, got {digest[:16]}…); the file "
                 "was deleted, run the download again.")
     os.replace(part, dest)
     return dest

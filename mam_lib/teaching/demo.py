@@ -16,6 +16,7 @@ import numpy as np
 
 from ..io.atomic import atomic_path, atomic_write_text
 from ..io.cutout import save_alpha, save_composite, save_rgba
+from ..io.outputs import SOFTWARE_TAG, check_output, check_output_dir, is_own_image, starts_with
 from ..inference.predictor import MattingResult, default_predictor
 from ..io.samples import load_demo_sample
 
@@ -34,12 +35,30 @@ class DemoOutputs:
     result: MattingResult
 
 
+#: The files :func:`run_demo` writes into its folder.
+DEMO_FILES = ("demo_alpha.png", "demo_cutout.png", "demo_composite.png", "demo_stages.png", "demo_summary.json")
+_SUMMARY_START = '{\n  "model": '
+
+
+def check_demo_outputs(out_dir: str | os.PathLike = "outputs", overwrite: bool = False) -> None:
+    """Raise :class:`~mam_lib.errors.OutputError` when the demo cannot write into ``out_dir``, or
+    would replace a file of the same name that an earlier demo did not write (unless ``overwrite``)."""
+    out = check_output_dir(out_dir, what="demo output folder")
+    for name in DEMO_FILES:
+        ours = starts_with(_SUMMARY_START) if name.endswith(".json") else is_own_image
+        check_output(out / name, overwrite=overwrite, ours=ours, what="demo output")
+
+
 def run_demo(out_dir: str | os.PathLike = "outputs", device=None, guidance: str = "alpha",
-             log=print) -> DemoOutputs:
-    """Matte the demo sample with its box prompt; write alpha, cut-out, composite and a stage figure."""
+             log=print, overwrite: bool = False) -> DemoOutputs:
+    """Matte the demo sample with its box prompt; write alpha, cut-out, composite and a stage figure.
+
+    Files an earlier demo wrote are replaced; any other file of the same name only with ``overwrite``.
+    """
     from . import viz
 
     viz.use_headless_backend()
+    check_demo_outputs(out_dir, overwrite)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sample = load_demo_sample()
@@ -64,7 +83,7 @@ def run_demo(out_dir: str | os.PathLike = "outputs", device=None, guidance: str 
     fig = viz.plot_refinement_stages(sample.image, result, gt_alpha=sample.alpha)
     fig.suptitle(predictor.description, fontsize=9)
     with atomic_path(out / "demo_stages.png") as tmp:
-        fig.savefig(tmp, dpi=90)
+        fig.savefig(tmp, dpi=90, metadata={"Software": SOFTWARE_TAG})
     _plt_close(fig)
     sad = float(np.abs(result.alpha - sample.alpha).sum() / 1000)
     summary = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,17 @@ import torch
 
 from ..errors import CheckpointError, MamError
 from ..inference.checkpoints import load_m2m_weights, read_checkpoint, save_m2m_checkpoint
+from ..io.atomic import remove_temporaries
 from .config import config_to_dict
 
 CHECKPOINT_FORMAT = 1
 _STEP_PREFIX = "step_"
+#: Files of a run folder whose interrupted writes are cleaned: checkpoints, the config copy, the logs.
+_RUN_FILES = r"(step_\d+|best|final)\.pth|config\.toml|log\.jsonl|(train|val)_log\.csv"
+#: Temporary files of earlier versions of the atomic writer (``.<name>.XXXXXXXX.pth``).
+_LEGACY_TEMP = re.compile(r"^\.(step_\d+|best|final)\.pth\.[a-z0-9_]{8}\.pth$")
+#: Suffix given to a step checkpoint that could not be read when resuming (kept for inspection).
+UNREADABLE_SUFFIX = ".unreadable"
 
 
 def rng_state() -> dict[str, Any]:
@@ -60,8 +68,8 @@ class CheckpointingMixin:
 
     Relies on the trainer's attributes ``config``, ``model``, ``optimizer``, ``scheduler``,
     ``scaler``, ``clipper``, ``step``, ``position``, ``best_sad``, ``out_dir``, ``checkpoint_dir``,
-    ``echo``, ``log`` (and ``_log``, the log when already opened) and ``_continuing`` (set once
-    ``out_dir`` is known to be this run's own).
+    ``echo``, ``log`` (and ``_log``, the log when already opened), ``_continuing`` (set once
+    ``out_dir`` is known to be this run's own) and ``locked()`` (the run folder's lock).
     """
 
     def training_state(self) -> dict[str, Any]:
@@ -131,6 +139,20 @@ class CheckpointingMixin:
         self.log.truncate_after(-1)  # no log yet: nothing to do
         self._continuing = True
 
+    def remove_interrupted_writes(self) -> list[Path]:
+        """Delete temporary files that a killed run left in ``run.out_dir`` and its ``checkpoints``
+        folder (half-written checkpoints, configs and logs); called under the run's lock."""
+        removed = remove_temporaries(self.out_dir, _RUN_FILES) + remove_temporaries(self.checkpoint_dir, _RUN_FILES)
+        if self.checkpoint_dir.is_dir():
+            for p in self.checkpoint_dir.iterdir():
+                if _LEGACY_TEMP.match(p.name) and p.is_file():
+                    p.unlink(missing_ok=True)
+                    removed.append(p)
+        if removed:
+            self.echo(f"removed {len(removed)} temporary file(s) left by an interrupted run: "
+                      f"{', '.join(p.name for p in removed[:4])}{' …' if len(removed) > 4 else ''}")
+        return removed
+
     def _prune(self) -> None:
         files = self.step_checkpoints()
         for p in files[: max(0, len(files) - self.config.run.keep_last)]:
@@ -142,20 +164,53 @@ class CheckpointingMixin:
     def resume(self, path: str | os.PathLike | None = None) -> Path:
         """Restore a checkpoint written by :meth:`save_checkpoint` (default: the newest step file).
 
+        Without ``path``, a newest step file that cannot be read (a truncated or damaged file) is
+        set aside as ``<name>.unreadable`` with a message, and the one before it is used.
+
         Raises :class:`CheckpointError` when there is none, or the file is unreadable, or it
         holds only weights (use those as ``model.init_checkpoint`` instead).
         """
+        with self.locked():
+            return self._resume(path)
+
+    def _resume(self, path: str | os.PathLike | None) -> Path:
         if path is None:
+            self.remove_interrupted_writes()
             files = self.step_checkpoints()
             if not files:
                 raise CheckpointError(f"no checkpoint to resume from in {self.checkpoint_dir}; "
                                       "start without --resume")
-            path = files[-1]
-        obj = read_checkpoint(path)
+            while True:
+                path = files.pop()
+                try:
+                    obj = read_checkpoint(path)
+                    self._check_resumable(obj, path)
+                    break
+                except CheckpointError as err:
+                    if not files:
+                        raise CheckpointError(f"no readable checkpoint to resume from in {self.checkpoint_dir}: "
+                                              f"{err}") from None
+                    aside = path.with_name(path.name + UNREADABLE_SUFFIX)
+                    os.replace(path, aside)
+                    self.echo(f"warning: {path.name} cannot be used ({err}); set it aside as {aside.name} and "
+                              f"resuming from {files[-1].name} instead")
+        else:
+            obj = read_checkpoint(path)
+            self._check_resumable(obj, path)
+        return self._restore(obj, path)
+
+    @staticmethod
+    def _check_resumable(obj: Any, path) -> None:
         state = obj.get("trainer") if isinstance(obj, dict) else None
         if not isinstance(state, dict) or "optimizer" not in state:
             raise CheckpointError(f"checkpoint {str(path)!r} holds M2M weights but no training state; "
                                   "to start a new run from it set model.init_checkpoint instead of resuming")
+        from ..inference.checkpoints import check_finite, extract_m2m_state_dict
+
+        check_finite(extract_m2m_state_dict(obj, f"checkpoint {str(path)!r}"), f"checkpoint {str(path)!r}")
+
+    def _restore(self, obj: Any, path) -> Path:
+        state = obj["trainer"]
         load_m2m_weights(self.model, obj, strict=True)
         try:
             self.optimizer.load_state_dict(state["optimizer"])

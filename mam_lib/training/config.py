@@ -48,10 +48,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..io.atomic import atomic_write_text
-from ..errors import MamError
+from ..errors import ConfigError, MamError
 from .regions import RegionScheduleConfig
 from .losses import LossConfig
-from ..data.dataset import DataConfig, SourceSpec
+from ..data.dataset import DataConfig, SourceSpec, check_finite_fields
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,6 +59,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 MASK_SOURCES = ("sam", "simulated")
+SAM_VARIANTS = ("vit_b", "vit_l", "vit_h", "tiny")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
@@ -151,33 +152,97 @@ class TrainConfig:
         return self.optim.batch_size * self.optim.accumulation
 
     def validate(self) -> "TrainConfig":
-        """Raise :class:`MamError` naming the first inconsistent setting; returns self."""
+        """Raise :class:`~mam_lib.errors.ConfigError` naming the first inconsistent or out-of-range
+        setting (every number must be finite; counts, rates and probabilities in their ranges); returns self."""
         m, o, r, c = self.model, self.optim, self.run, self.cache
+        check_finite_fields(self, "")
         if m.mask_source not in MASK_SOURCES:
-            raise MamError(f"model.mask_source must be one of {MASK_SOURCES}, got {m.mask_source!r}")
+            raise ConfigError(f"model.mask_source must be one of {MASK_SOURCES}, got {m.mask_source!r}")
+        if m.sam_variant not in SAM_VARIANTS:
+            raise ConfigError(f"model.sam_variant must be one of {SAM_VARIANTS}, got {m.sam_variant!r}")
         if r.precision not in PRECISIONS:
-            raise MamError(f"run.precision must be one of {PRECISIONS}, got {r.precision!r}")
+            raise ConfigError(f"run.precision must be one of {PRECISIONS}, got {r.precision!r}")
         for name in ("batch_size", "accumulation", "steps"):
             if int(getattr(o, name)) < 1:
-                raise MamError(f"optim.{name} must be at least 1, got {getattr(o, name)}")
-        if o.warmup_steps < 0 or not (o.lr > 0):
-            raise MamError(f"optim.lr must be > 0 and optim.warmup_steps ≥ 0 (got {o.lr}, {o.warmup_steps})")
+                raise ConfigError(f"optim.{name} must be at least 1, got {getattr(o, name)}")
+        if not o.lr > 0:
+            raise ConfigError(f"optim.lr must be a number > 0, got {o.lr}")
+        if o.warmup_steps < 0:
+            raise ConfigError(f"optim.warmup_steps must be 0 or more, got {o.warmup_steps}")
+        if len(o.betas) != 2 or not all(0.0 <= b < 1.0 for b in o.betas):
+            raise ConfigError(f"optim.betas must be two numbers in [0, 1) (Adam's), got {list(o.betas)}")
+        if o.weight_decay < 0:
+            raise ConfigError(f"optim.weight_decay must be 0 or more, got {o.weight_decay}")
+        if not 0.0 <= o.min_lr_ratio <= 1.0:
+            raise ConfigError(f"optim.min_lr_ratio must be in [0, 1], got {o.min_lr_ratio}")
         if not 0.0 < o.clip_decay <= 1.0:
-            raise MamError(f"optim.clip_decay must be in (0, 1], got {o.clip_decay}")
-        if self.data.crop_size % 32:
-            raise MamError(f"data.crop_size must be a multiple of 32 (SAM's 16-pixel patches and the decoder's "
-                           f"strides), got {self.data.crop_size}")
+            raise ConfigError(f"optim.clip_decay must be in (0, 1], got {o.clip_decay}")
+        if o.clip_start < 0:
+            raise ConfigError(f"optim.clip_start must be 0 or more, got {o.clip_start}")
+        if self.data.crop_size < 32 or self.data.crop_size % 32:
+            raise ConfigError(f"data.crop_size must be a positive multiple of 32 (SAM's 16-pixel patches and the "
+                              f"decoder's strides), got {self.data.crop_size}")
         if self.data.crop_size > 1024:
-            raise MamError(f"data.crop_size must be at most 1024 (SAM's input size), got {self.data.crop_size}")
+            raise ConfigError(f"data.crop_size must be at most 1024 (SAM's input size), got {self.data.crop_size}")
+        self.data.validate("data")
         if m.mask_source == "simulated" and not self.data.with_mask:
-            raise MamError("model.mask_source = 'simulated' needs data.with_mask = true (the data set makes the mask)")
+            raise ConfigError("model.mask_source = 'simulated' needs data.with_mask = true (the data set makes the mask)")
+        for name in ("laplacian", "composition", "gradient"):
+            if getattr(self.loss, name) < 0:
+                raise ConfigError(f"loss.{name} is a weight and must be 0 or more, got {getattr(self.loss, name)}")
+        if self.loss.laplacian_levels < 1:
+            raise ConfigError(f"loss.laplacian_levels must be at least 1, got {self.loss.laplacian_levels}")
+        if self.regions.warmup_steps < 0 or self.regions.late_phase_factor < 1:
+            raise ConfigError("regions.warmup_steps must be 0 or more and regions.late_phase_factor at least 1, got "
+                              f"{self.regions.warmup_steps} and {self.regions.late_phase_factor}")
+        if not 0.0 <= self.regions.p_trimap <= 1.0:
+            raise ConfigError(f"regions.p_trimap is a probability in [0, 1], got {self.regions.p_trimap}")
         if c.views < 1:
-            raise MamError(f"cache.views must be at least 1, got {c.views}")
+            raise ConfigError(f"cache.views must be at least 1, got {c.views}")
+        if c.build_batch_size < 1:
+            raise ConfigError(f"cache.build_batch_size must be at least 1, got {c.build_batch_size}")
         if self.loss.composition and c.enabled and not c.store_fg_bg:
-            raise MamError("the composition loss needs fg and bg: set cache.store_fg_bg = true")
-        if r.keep_last < 1:
-            raise MamError(f"run.keep_last must be at least 1, got {r.keep_last}")
+            raise ConfigError("the composition loss needs fg and bg: set cache.store_fg_bg = true")
+        if not str(r.out_dir).strip():
+            raise ConfigError("run.out_dir is empty; give the run folder")
+        if r.num_workers < 0:
+            raise ConfigError(f"run.num_workers must be 0 (load in the main process) or more, got {r.num_workers}")
+        for name in ("log_every", "val_batch_size", "keep_last"):
+            if getattr(r, name) < 1:
+                raise ConfigError(f"run.{name} must be at least 1, got {getattr(r, name)}")
+        for name in ("val_every", "save_every"):
+            if getattr(r, name) < 0:
+                raise ConfigError(f"run.{name} must be 0 (only at the end) or a positive number of steps, "
+                                  f"got {getattr(r, name)}")
+        if r.max_minutes is not None and r.max_minutes < 0:
+            raise ConfigError(f"run.max_minutes must be 0 or more minutes (or left out), got {r.max_minutes}")
+        if self.val.max_items is not None and self.val.max_items < 1:
+            raise ConfigError(f"val.max_items must be at least 1 (or left out), got {self.val.max_items}")
+        if r.device is not None:
+            check_device_name(r.device, "run.device", available=False)
         return self
+
+
+def check_device_name(device: str, option: str = "device", available: bool = True) -> None:
+    """Raise :class:`~mam_lib.errors.ConfigError` when ``device`` is not a device name torch knows
+    (``cpu``, ``cuda``, ``cuda:1``, ``mps``, …), or (with ``available``) names CUDA or MPS where
+    there is none. A config file may name a device of another machine, so its check passes
+    ``available=False``; the trainer checks availability when it starts."""
+    import torch
+
+    from ..inference.device import resolve_device
+
+    text = str(device).strip()
+    try:
+        torch.device(text)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(f"{option} {device!r} is not a device; use cpu, cuda, cuda:N (a GPU number) or mps") from None
+    if not available:
+        return
+    try:
+        resolve_device(text)
+    except MamError as err:
+        raise ConfigError(f"{option}: {err}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,9 +496,13 @@ def _emit(obj: Any, path: str, lines: list[str]) -> None:
             _emit(value, sub, lines)
 
 
+#: How every config file written by :func:`save_config` starts.
+CONFIG_HEADER = "# Matting Anything (M2M) training configuration"
+
+
 def config_to_toml(config: TrainConfig) -> str:
     """``config`` as commented TOML text: every field, with the comment of its dataclass field."""
-    lines = [f"# Matting Anything (M2M) training configuration, preset '{config.preset}':",
+    lines = [f"{CONFIG_HEADER}, preset '{config.preset}':",
              f"# {_PRESET_NOTES.get(config.preset, 'a custom configuration')}.",
              "# Train with: mam train THIS_FILE.toml   (add --resume to continue an interrupted run)",
              "# Keys left out take the preset's value; docs/training.md explains every section.", ""]

@@ -34,7 +34,10 @@ of an 8-bit alpha. Sizes per item at ``S = 512``: features 0.5 MB, image 1.5 MB,
 trimap 0.25 MB, SAM mask 16 kB.
 
 A cache is written into a temporary sibling folder and renamed into place when complete, so an
-interrupted build never leaves a cache that looks usable.
+interrupted build never leaves a cache that looks usable. A cache folder carries the project's
+marker (:func:`mam_lib.io.outputs.mark_folder`); rebuilding replaces only a folder that is a cache
+(or empty): pointing ``cache.dir`` at a folder of other files (a data set's ``train/``, say) is
+refused and the folder is left alone.
 """
 from __future__ import annotations
 
@@ -52,7 +55,11 @@ import torch
 from torch.utils.data import Dataset
 
 from ..io.atomic import atomic_write_text
-from ..errors import DatasetError
+from ..io.outputs import check_output_dir, is_marked, mark_folder, pid_alive
+from ..errors import DatasetError, OutputError
+
+#: The kind recorded in a cache folder's marker.
+CACHE_KIND = "feature cache"
 
 CACHE_VERSION = 1
 INDEX_NAME = "index.json"
@@ -100,21 +107,39 @@ def _trimap_u8(trimap: torch.Tensor) -> np.ndarray:
     return np.clip(np.rint(t.cpu().numpy()), 0, 255).astype(np.uint8)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def _is_unmarked_cache(dest: Path) -> bool:
+    """A cache written before caches carried a marker: a readable index and only the cache's own files."""
+    index = read_index(dest)
+    if not (isinstance(index, dict) and "key" in index and "fields" in index):
         return False
-    except (PermissionError, OSError):
-        return True
-    return True
+    own = {INDEX_NAME} | {f"{name}.npy" for name in index.get("fields", {})}
+    return all(p.name in own for p in dest.iterdir())
+
+
+def check_cache_folder(directory: str | os.PathLike) -> Path:
+    """Raise :class:`~mam_lib.errors.OutputError` unless ``directory`` may receive a (new) cache:
+    missing, empty, or a cache already. Any other folder is never replaced."""
+    dest = Path(directory)
+    check_output_dir(dest, what="feature cache folder")
+    if dest.is_dir():
+        try:
+            entries = sorted(p.name for p in dest.iterdir())
+        except OSError as err:
+            raise OutputError(f"cannot read the feature cache folder {str(dest)!r} ({err.strerror or err}); fix its "
+                              "permissions or set cache.dir to another folder") from None
+        if entries and not is_marked(dest, CACHE_KIND) and not _is_unmarked_cache(dest):
+            shown = ", ".join(entries[:5]) + (" …" if len(entries) > 5 else "")
+            raise OutputError(f"the feature cache folder {str(dest)!r} holds other files ({shown}), not a feature "
+                              "cache; it is left alone. Set cache.dir to a folder of its own (the cache goes into "
+                              "its train/ and val/)")
+    return dest
 
 
 def _remove_abandoned_builds(dest: Path) -> None:
     """Delete temporary build folders of ``dest`` left by processes that were killed mid-build."""
     for tmp in dest.parent.glob(f".{dest.name}.building-*"):
         parts = tmp.name[len(f".{dest.name}.building-"):].split("-", 1)
-        if parts and parts[0].isdigit() and int(parts[0]) != os.getpid() and _pid_alive(int(parts[0])):
+        if parts and parts[0].isdigit() and int(parts[0]) != os.getpid() and pid_alive(int(parts[0])):
             continue  # another process is building right now
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -151,7 +176,7 @@ def build_feature_cache(
     from torch.utils.data import DataLoader, Subset
     from tqdm.auto import tqdm
 
-    dest = Path(directory)
+    dest = check_cache_folder(directory)
     items = list(items) if items is not None else item_sources(len(dataset), 1)
     if not items:
         raise DatasetError("nothing to cache: the data set is empty")
@@ -161,6 +186,7 @@ def build_feature_cache(
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes the folder private; a cache is ordinary output
+    mark_folder(tmp, CACHE_KIND)
     arrays: dict[str, np.ndarray] = {}
     count = len(items)
     try:
@@ -217,6 +243,7 @@ def build_feature_cache(
         arrays.clear()
         atomic_write_text(tmp / INDEX_NAME, json.dumps(index, indent=1, default=str))
         if dest.exists():
+            check_cache_folder(dest)  # still a cache (or empty): nothing else is ever deleted
             shutil.rmtree(dest)
         os.replace(tmp, dest)
     except BaseException:
@@ -229,11 +256,14 @@ def build_feature_cache(
 def read_index(directory: str | os.PathLike) -> dict[str, Any] | None:
     """The cache's ``index.json`` as a dict, or None when there is no complete cache there."""
     path = Path(directory) / INDEX_NAME
-    if not path.is_file():
-        return None
     try:
+        if not path.is_file():
+            return None
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except PermissionError as err:
+        raise DatasetError(f"cannot read the feature cache in {str(directory)!r} ({err.strerror}); fix the folder's "
+                           "permissions or set cache.dir to another folder") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
 
 

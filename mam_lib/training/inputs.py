@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import MamError
+from ..inference.checkpoints import check_checkpoint_file
 from ..inference.device import autocast_context
 from ..inference.sam import build_sam, pad_to_sam, sam_features_and_masks
 from ..inference.weights import resolve_weights_path
@@ -74,6 +75,8 @@ class InputsMixin:
         if self._sam is None:
             m = self.config.model
             ckpt = resolve_weights_path(m.sam_checkpoint, "model.sam_checkpoint")
+            if ckpt is not None:
+                check_checkpoint_file(ckpt, "model.sam_checkpoint")  # empty or foreign files: a clear error
             self._sam = build_sam(m.sam_variant, ckpt, seed=m.sam_seed, device=self.device)
             self._freeze(self._sam)
         return self._sam

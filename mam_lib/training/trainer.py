@@ -38,24 +38,26 @@ This module holds the step and the loop; the trainer's other parts are mixins fr
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..errors import MamError
+from ..errors import ConfigError, MamError
 from ..inference.checkpoints import load_m2m_weights
 from ..inference.device import autocast_context, cpu_has_native_bf16, resolve_device
 from ..inference.m2m import M2MDecoder
 from ..inference.refinement import RefinementConfig
 from ..inference.weights import resolve_weights_path
+from ..io.outputs import RunLock
 from .batches import BatchStream
 from .checkpointing import CheckpointingMixin
 from .config import TrainConfig, save_config
@@ -147,7 +149,7 @@ class Trainer(InputsMixin, ValidationMixin, CheckpointingMixin):
         self.config = config.validate()
         cfg = self.config
         self.echo = echo or tqdm.write
-        self.device = resolve_device(cfg.run.device)
+        self.device = resolve_device(cfg.run.device)  # the name is checked by validate(); availability here
         self.precision = resolve_precision(cfg.run.precision, self.device)
         self.out_dir = Path(cfg.run.out_dir)
         self.checkpoint_dir = self.out_dir / "checkpoints"
@@ -189,6 +191,23 @@ class Trainer(InputsMixin, ValidationMixin, CheckpointingMixin):
         self._log: TrainLog | None = None
         self._train_set: Dataset | None = None
         self._val_set: Dataset | None = None
+        self._lock = RunLock(self.out_dir, "training run")
+        self._lock_depth = 0
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run folder's lock (:class:`~mam_lib.io.outputs.RunLock`): a second run on the same
+        ``run.out_dir`` is refused meanwhile. Re-entrant; :meth:`fit` and :meth:`resume` take it
+        themselves, and a command line holds it around both."""
+        if self._lock_depth == 0:
+            self._lock.acquire()
+        self._lock_depth += 1
+        try:
+            yield
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0:
+                self._lock.release()
 
     @property
     def log(self) -> TrainLog:
@@ -299,6 +318,12 @@ class Trainer(InputsMixin, ValidationMixin, CheckpointingMixin):
             steps: run at most this many steps in this call (None: up to ``optim.steps``).
             callback: called after every step with ``(trainer, result)``.
         """
+        if steps is not None and int(steps) < 1:
+            raise ConfigError(f"steps must be at least 1, got {steps} (leave it out to train to optim.steps)")
+        with self.locked():
+            return self._fit(steps, callback)
+
+    def _fit(self, steps: int | None, callback: Callable[["Trainer", StepResult], None] | None) -> FitResult:
         from tqdm.auto import tqdm
 
         cfg = self.config
@@ -310,6 +335,7 @@ class Trainer(InputsMixin, ValidationMixin, CheckpointingMixin):
             self.refuse_earlier_run()
             self._continuing = True
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.remove_interrupted_writes()
         save_config(cfg, self.out_dir / "config.toml")
         train_set = self.train_set()
         if run.val_every or end >= total:

@@ -43,13 +43,13 @@ def test_matte_writes_cutout_alpha_and_composite(tmp_path, capsys):
 
 
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys):
-    assert main(["matte", str(tmp_path / "missing.png"), "--box", "0", "0", "5", "5", "-o", str(tmp_path / "o.png")]) == 1
+    assert main(["matte", str(tmp_path / "missing.png"), "--box", "0", "0", "5", "5", "-o", str(tmp_path / "o.png")]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / "in.png")
-    assert main(["matte", str(tmp_path / "in.png"), "--box", "10", "10", "5", "15", "-o", str(tmp_path / "o.png")]) == 1
+    assert main(["matte", str(tmp_path / "in.png"), "--box", "10", "10", "5", "15", "-o", str(tmp_path / "o.png")]) == 2
     assert "empty box" in capsys.readouterr().err
-    assert main(["matte", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png")]) == 1
+    assert main(["matte", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png")]) == 2
     assert "give a prompt" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
 

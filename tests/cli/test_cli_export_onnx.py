@@ -15,7 +15,7 @@ def test_export_onnx_writes_both_files_and_refuses_to_overwrite(tmp_path, capsys
     assert tuple(i.name for i in onnx_session(out / "sam_decoder.onnx").get_inputs()) == SAM_DECODER_INPUTS
 
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    assert main(["export-onnx", "--out", str(out), "--sam-variant", "tiny"]) != 0  # an error, not a traceback
+    assert main(["export-onnx", "--out", str(out), "--sam-variant", "tiny"]) == 2
     err = capsys.readouterr().err
     assert "already exist" in err and "--overwrite" in err and "Traceback" not in err
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before

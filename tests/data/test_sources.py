@@ -198,8 +198,8 @@ def test_mam_synth_output_round_trips(tmp_path):
 def test_synth_cli_rejects_bad_arguments(tmp_path, capsys):
     from mam_lib.cli import main
 
-    assert main(["synth", "-n", "0", str(tmp_path / "x")]) == 1
-    assert main(["synth", "-n", "1", "--kinds", "hair,scales", str(tmp_path / "x")]) == 1
+    assert main(["synth", "-n", "0", str(tmp_path / "x")]) == 2
+    assert main(["synth", "-n", "1", "--kinds", "hair,scales", str(tmp_path / "x")]) == 2
     assert "scales" in capsys.readouterr().err
 
 

@@ -88,13 +88,13 @@ def test_eval_reports_size_mismatches_and_unreadable_files_without_crashing(fold
 
 def test_eval_cli_refuses_unusable_arguments(folders, capsys):
     root, _ = folders
-    assert main(["eval", "--pred", str(root / "pred"), "--gt", str(root / "gt"), "--region", "unknown"]) == 1
+    assert main(["eval", "--pred", str(root / "pred"), "--gt", str(root / "gt"), "--region", "unknown"]) == 2
     assert "needs a trimap folder" in capsys.readouterr().err
-    assert main(["eval", "--pred", str(root / "nowhere"), "--gt", str(root / "gt")]) == 1
+    assert main(["eval", "--pred", str(root / "nowhere"), "--gt", str(root / "gt")]) == 2
     assert "does not exist" in capsys.readouterr().err
     empty = root / "empty"
     empty.mkdir()
-    assert main(["eval", "--pred", str(empty), "--gt", str(root / "gt"), "--no-progress"]) == 1
+    assert main(["eval", "--pred", str(empty), "--gt", str(root / "gt"), "--no-progress"]) == 2
     assert "nothing could be evaluated" in capsys.readouterr().err
 
 
@@ -161,5 +161,5 @@ def test_eval_cli_with_a_benchmark_preset_uses_its_folders_and_region(folders, c
     out = capsys.readouterr().out
     assert rc == 0
     assert out.startswith("Composition-1k") and "trimap unknown region" in out
-    assert main(["eval", "--pred", str(root / "pred"), "--benchmark", "comp1k"]) == 1
+    assert main(["eval", "--pred", str(root / "pred"), "--benchmark", "comp1k"]) == 2
     assert "needs --root" in capsys.readouterr().err

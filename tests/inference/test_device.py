@@ -42,3 +42,13 @@ def test_resolve_device_rejects_missing_accelerators():
     if not torch.cuda.is_available():
         with pytest.raises(MamError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_an_unknown_device_name_is_explained():
+    import pytest
+
+    from mam_lib.errors import MamError
+    from mam_lib.inference.device import resolve_device
+
+    with pytest.raises(MamError, match="unknown device 'banana'"):
+        resolve_device("banana")

@@ -286,7 +286,7 @@ def test_cli_writes_a_config_and_trains_from_it(tmp_path, caches):
     path = tmp_path / "tiny.toml"
     assert main(["train", "--preset", "cpu-tiny", "--write-config", str(path)]) == 0
     assert load_config(path) == preset("cpu-tiny")
-    assert main(["train", str(tmp_path / "missing.toml")]) == 1
+    assert main(["train", str(tmp_path / "missing.toml")]) == 2
 
 
 def test_cli_finetune_from_a_folder(tmp_path):
@@ -318,10 +318,10 @@ def test_cli_finetune_from_a_folder(tmp_path):
     final = read_checkpoint(out / "checkpoints" / "final.pth")
     load_m2m_weights(M2MDecoder(), final, strict=True)
     assert final["training"]["step"] == 2
-    assert main(args) == 1  # the folder holds a run now: --resume is needed
+    assert main(args) == 2  # the folder holds a run now: --resume is needed
     with pytest.raises(SystemExit):
         main(["finetune", "--init", str(init)])  # --data is required
-    assert main(["finetune", "--data", str(tmp_path / "nope"), "--init", str(init)]) == 1
+    assert main(["finetune", "--data", str(tmp_path / "nope"), "--init", str(init)]) == 2
 
 
 def test_cli_preset_names_match_the_library():

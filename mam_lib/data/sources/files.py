@@ -5,52 +5,45 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import cv2
 import numpy as np
 
 from ...errors import DatasetError, ImageReadError
-from ...io.images import read_matte
+from ...io.images import decode_file, image_to_uint8, matte_to_unit, read_matte
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _LIST_AT_MOST = 10  # how many offending names an error message lists
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read a colour image as ``(H, W, 3) uint8`` RGB (grey is expanded, alpha dropped,
-    16-bit reduced to 8-bit). Raises :class:`ImageReadError` when unreadable."""
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if raw is None:
-        raise ImageReadError(f"cannot read image {path}: the file is missing, empty or not an image")
-    if raw.dtype == np.uint16:
-        raw = (raw >> 8).astype(np.uint8)
-    elif raw.dtype != np.uint8:
-        raw = np.clip(raw.astype(np.float32) * (255.0 if raw.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
-    if raw.ndim == 2:
-        return cv2.cvtColor(raw, cv2.COLOR_GRAY2RGB)
-    if raw.shape[2] == 4:
-        return cv2.cvtColor(raw, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
+    """Read a colour image as ``(H, W, 3) uint8`` RGB by the rules of :func:`mam_lib.io.images.image_to_uint8`
+    (grey is expanded, alpha dropped, 16-bit scaled to 8-bit, float files must be in [0, 1]), within
+    the pixel limit. Decoded with OpenCV (fast). Raises :class:`ImageReadError` when unreadable."""
+    raw = decode_file(path, "image")
+    if raw.ndim == 3 and raw.shape[2] >= 3:
+        raw = raw[..., 2::-1]  # BGR(A) → RGB
+    return image_to_uint8(raw, repr(str(path)))
 
 
 def read_alpha(path: str | os.PathLike) -> np.ndarray:
-    """Read an alpha matte as ``(H, W) uint8`` (8-bit files) or ``float32 in [0, 1]`` (16-bit).
+    """Read an alpha matte as ``(H, W) uint8`` (8-bit files) or ``float32 in [0, 1]`` (16-bit, float).
 
-    An RGBA file gives its alpha channel, another colour file its first channel
-    (:func:`mam_lib.io.images.read_matte`). Raises :class:`ImageReadError` when unreadable.
+    An RGBA file gives its alpha channel; a colour file must be grey in all channels
+    (:func:`mam_lib.io.images.read_matte`); a float file beyond [0, 1] is refused. Raises
+    :class:`ImageReadError` when unreadable.
     """
     raw = read_matte(path)
-    if raw.dtype == np.uint16:
-        return raw.astype(np.float32) * np.float32(1.0 / 65535.0)
-    return raw if raw.dtype == np.uint8 else np.clip(raw, 0.0, 1.0)
+    return raw if raw.dtype == np.uint8 else matte_to_unit(raw, repr(str(path)))
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(H, W)`` of an image file from its header (the pixels are not decoded)."""
-    from PIL import Image
+    from ...io.images import open_image
 
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:  # the pixel limit applies here already
             w, h = im.size
+    except ImageReadError:
+        raise
     except Exception as err:  # PIL raises several types for broken files
         raise ImageReadError(f"cannot read image {path}: {err}") from None
     return h, w
