@@ -209,7 +209,7 @@ def matte_region(mask: np.ndarray, config: RefinementConfig | None = None) -> tu
 
 
 def refine_in_rows(lowres: dict[str, torch.Tensor], mask: np.ndarray, config: RefinementConfig | None = None,
-                   rows_per_band: int = 1024) -> np.ndarray:
+                   rows_per_band: int = 512) -> np.ndarray:
     """:func:`refine` of the decoder's outputs resized to ``mask``'s size, without making them whole.
 
     Args:
