@@ -6,13 +6,15 @@ import torch.nn.functional as F
 from mam_lib.inference.resize import RowResizer, source_rows
 
 
-@pytest.mark.parametrize("full_below", [0, 4_000_000])  # banded resizing always / small outputs whole
-@pytest.mark.parametrize("src,dst", [((768, 1024), (3000, 4000)), ((768, 1024), (480, 640)),
-                                     ((577, 1024), (1731, 3071)), ((96, 128), (96, 500)), ((33, 17), (900, 13)),
-                                     ((48, 64), (40, 50))])
+SIZES = [((768, 1024), (3000, 4000)), ((768, 1024), (480, 640)), ((577, 1024), (1731, 3071)),
+         ((96, 128), (96, 500)), ((33, 17), (900, 13))]
+
+
+# full_below=0: always a band of rows at a time; the default: small outputs resized whole (torch
+# computes outputs of a few thousand pixels on a path without the fused multiply-add)
+@pytest.mark.parametrize("src,dst,full_below", [(a, b, 0) for a, b in SIZES] + [(a, b, 4_000_000) for a, b in SIZES]
+                         + [((48, 64), (40, 50), 4_000_000)])
 def test_bands_of_rows_equal_one_full_resize_bit_for_bit(src, dst, full_below):
-    if full_below == 0 and dst[0] * dst[1] < 8000:
-        pytest.skip("torch resizes outputs this small without the fused multiply-add")
     source = torch.rand(1, 1, *src, generator=torch.Generator().manual_seed(sum(dst)))
     expected = F.interpolate(source, dst, mode="bilinear", align_corners=False)[0, 0]
     resizer = RowResizer(source, dst, full_below=full_below)
