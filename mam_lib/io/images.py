@@ -38,6 +38,7 @@ and 255.
 """
 from __future__ import annotations
 
+import io
 import os
 import threading
 import warnings
@@ -149,8 +150,9 @@ def _from_pil(img: Image.Image, source: str) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
 
 
-def _pil_open(p: Path) -> Image.Image:
+def _pil_open(p: "Path | io.BytesIO", label: str | None = None) -> Image.Image:
     """``Image.open`` without PIL's own pixel limit (ours is checked by the callers)."""
+    label = label or repr(str(p))
     with _PIL_LIMIT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         saved = Image.MAX_IMAGE_PIXELS
@@ -158,10 +160,27 @@ def _pil_open(p: Path) -> Image.Image:
         try:
             img = Image.open(p)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-            raise ImageReadError(f"{str(p)!r} could not be read as an image ({err}); is it a PNG/JPEG/… file?") from None
+            raise ImageReadError(f"{label} could not be read as an image ({err}); is it a PNG/JPEG/… file?") from None
         finally:
             Image.MAX_IMAGE_PIXELS = saved
     return img
+
+
+def load_image_bytes(content: bytes, name: str = "upload", max_pixels: int | None = None) -> np.ndarray:
+    """An encoded image file's bytes (an upload) as ``(H,W,3)`` uint8 RGB: the rules and the pixel
+    limit of files, checked before decoding. Raises :class:`ImageReadError`."""
+    label = repr(name)
+    if not content:
+        raise ImageReadError(f"{label} is empty: choose an image file (PNG, JPEG, …)")
+    img = _pil_open(io.BytesIO(content), label)
+    try:
+        with img:
+            check_pixels(img.width, img.height, label, max_pixels)
+            img.load()
+            return _from_pil(img, label)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ImageReadError(f"{label} could not be read as an image ({type(err).__name__}); "
+                             "choose a PNG, JPEG, WebP, BMP or TIFF file") from None
 
 
 def open_image(path: "str | os.PathLike", max_pixels: int | None = None) -> Image.Image:

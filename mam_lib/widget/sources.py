@@ -1,15 +1,13 @@
 """Where the widget's images come from: the shipped samples and browser uploads."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from ..errors import ImageReadError, PromptError
-from ..io.images import load_image
+from ..errors import PromptError
+from ..io.images import load_image_bytes
 from ..io.samples import data_samples_dir
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -68,16 +66,9 @@ def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
 
 
 def image_from_bytes(content: bytes, name: str = "upload") -> np.ndarray:
-    """Decode an uploaded image file to ``(H,W,3)`` uint8 RGB; :class:`ImageReadError` if it is not one."""
-    if not content:
-        raise ImageReadError(f"{name!r} is empty: choose an image file (PNG, JPEG, …)")
-    try:
-        with Image.open(io.BytesIO(content)) as img:
-            img.load()
-            return load_image(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise ImageReadError(f"{name!r} could not be read as an image ({type(err).__name__}); "
-                             "choose a PNG, JPEG, WebP, BMP or TIFF file") from None
+    """Decode an uploaded image file to ``(H,W,3)`` uint8 RGB; :class:`ImageReadError` if it is not one
+    (or is over the pixel limit: :func:`mam_lib.io.images.load_image_bytes`)."""
+    return load_image_bytes(content, name)
 
 
 def json_from_upload(value: Any) -> tuple[str, bytes]:

@@ -151,3 +151,23 @@ def test_colours_and_mattes_out_of_range_are_refused():
         composite(image, np.ones((2, 2), np.float32), (300, 0, 0))  # was: clipped to 255
     with pytest.raises(MamError, match="NaN"):
         save_alpha("never.png", np.full((2, 2), np.nan, np.float32))  # was: an all-zero matte
+
+
+def test_uploaded_bytes_follow_the_rules_and_the_pixel_limit(monkeypatch):
+    import io as _io
+
+    from PIL import Image
+
+    from mam_lib.io.images import MAX_PIXELS_ENV, load_image_bytes
+
+    buf = _io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 20, 30)).save(buf, format="PNG")
+    arr = load_image_bytes(buf.getvalue(), "small.png")
+    assert arr.shape == (30, 40, 3) and tuple(arr[0, 0]) == (10, 20, 30)
+    monkeypatch.setenv(MAX_PIXELS_ENV, "1000")  # a 40×30 upload is now "too big": refused before decoding
+    with pytest.raises(ImageReadError, match="megapixels, more than the limit"):
+        load_image_bytes(buf.getvalue(), "small.png")
+    with pytest.raises(ImageReadError, match="is empty"):
+        load_image_bytes(b"", "nothing.png")
+    with pytest.raises(ImageReadError, match="could not be read as an image"):
+        load_image_bytes(b"not an image at all", "text.png")
