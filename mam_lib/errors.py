@@ -40,3 +40,7 @@ class OutputError(MamError):
 
 class ConfigError(MamError, ValueError):
     """A setting (a command-line option, a training-config field, an argument) is out of range."""
+
+
+class MissingExtraError(MamError, ImportError):
+    """An optional feature needs packages that are not installed; the message gives the pip command."""

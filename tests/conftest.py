@@ -9,6 +9,10 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# No test reaches the network: huggingface_hub and transformers read local files only (set before
+# either is imported; notebooks run by the tests inherit it).
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +44,11 @@ def tiny_predictor(tiny_sam):
 
     torch.manual_seed(0)
     return MattingPredictor(tiny_sam, load_m2m(None), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_text_detector():
+    """The small random Grounding DINO (needs the ``text`` extra; its boxes are meaningless)."""
+    from mam_lib.inference.text import build_tiny_grounding_dino
+
+    return build_tiny_grounding_dino(seed=0, device="cpu")

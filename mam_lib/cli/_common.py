@@ -32,3 +32,27 @@ def at_least(value: int | None, low: int, option: str) -> None:
     """Raise :class:`ConfigError` when an integer option is below ``low``."""
     if value is not None and value < low:
         raise ConfigError(f"{option} must be at least {low}, got {value}")
+
+
+def add_text_options(parser, box_note: str, text_note: str) -> None:
+    """Add ``--text-model``, ``--box-threshold`` and ``--text-threshold`` (the text-prompt detector's settings)."""
+    parser.add_argument("--text-model", default="auto", metavar="NAME|FOLDER",
+                        help="text detector: auto (grounding-dino-tiny or -base from the cache folder, see `mam download`), "
+                             "grounding-dino-tiny, grounding-dino-base, the folder of a Hugging Face Grounding DINO, or "
+                             "tiny (a small random detector for trying the pipeline: meaningless boxes)")
+    parser.add_argument("--box-threshold", type=float, default=None, metavar="T",
+                        help=f"keep boxes whose score exceeds T, in [0, 1] ({box_note})")
+    parser.add_argument("--text-threshold", type=float, default=None, metavar="T",
+                        help=f"words of the text scoring above T name a box, in [0, 1] ({text_note})")
+
+
+def text_config(args, base=None, **changes):
+    """The :class:`~mam_lib.inference.text.TextPromptConfig` of the parsed options (``ConfigError``
+    for a threshold outside [0, 1]); ``base`` gives the values the options leave unset."""
+    from ..inference.text import TextPromptConfig
+
+    cfg = base or TextPromptConfig()
+    for option, value in (("--box-threshold", args.box_threshold), ("--text-threshold", args.text_threshold)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{option} must lie in [0, 1], got {value:g}")
+    return cfg.with_(box_threshold=args.box_threshold, text_threshold=args.text_threshold, **changes)

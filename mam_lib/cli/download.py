@@ -1,4 +1,4 @@
-"""``mam download NAME``: fetch a published checkpoint into the cache folder."""
+"""``mam download NAME``: fetch a published checkpoint (or a Hugging Face model repository) into the cache folder."""
 from __future__ import annotations
 
 
@@ -6,7 +6,9 @@ def register(subparsers) -> None:
     from ..inference.weights import REGISTRY
 
     p = subparsers.add_parser("download", help="download published weights into the cache folder",
-                              description="Download a checkpoint with a progress bar, resume and SHA-256 check.")
+                              description="Download a checkpoint with a progress bar, resume and SHA-256 check; "
+                                          "grounding-dino-tiny/-base (text prompts) are Hugging Face repositories, "
+                                          "fetched into a folder of the cache with huggingface_hub (the 'text' extra).")
     p.add_argument("name", nargs="?", choices=sorted(REGISTRY), help="weight file to fetch")
     p.add_argument("--list", action="store_true", help="list the known files and where they are")
     p.add_argument("--dir", default=None, help="folder to download into (default: the cache folder)")
@@ -21,7 +23,8 @@ def run(args) -> int:
         print(f"cache folder: {cache_dir()}")
         for name, entry in REGISTRY.items():
             found = find_checkpoint(name, args.dir)
-            state = f"present at {found}" if found else ("not present" + ("" if entry.url else " (fetch by hand)"))
+            state = f"present at {found}" if found else (
+                "not present" + ("" if entry.url or entry.is_folder else " (fetch by hand)"))
             print(f"  {name:10s} {entry.filename:24s} {state}  — {entry.note}")
         if args.name is None and not args.list:
             raise MamError("name a file to download, e.g. `mam download sam_vit_b` (see the list above)")

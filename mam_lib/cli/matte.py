@@ -1,22 +1,36 @@
-"""``mam matte IMAGE --box X0 Y0 X1 Y1 | --point X Y [--point ...] -o OUT.png``."""
+"""``mam matte IMAGE --box X0 Y0 X1 Y1 | --point X Y [--point ...] | --text PHRASE -o OUT.png``.
+
+With ``--text`` every box the text detector finds becomes an instance, best score first. One
+instance is written to the names given; several are numbered: instance ``i`` (1 = best) of
+``-o cut.png`` goes to ``cut_1.png``, ``cut_2.png``, …, and likewise for ``--alpha-out`` and
+``--composite-out``. ``--max-instances 1`` always writes just the best one, under the names given.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import MamError
-from ._common import add_overwrite, check_checkpoints, check_device
+from ._common import add_overwrite, add_text_options, at_least, check_checkpoints, check_device, text_config
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("matte", help="matte one object of an image from a box or point prompt",
+    p = subparsers.add_parser("matte", help="matte one object of an image from a box, point or text prompt",
                               description="Write an RGBA cut-out (and optionally the alpha and a composite) of the "
-                                          "object selected by a box and/or points.")
+                                          "object selected by a box and/or points, or of each object a text names "
+                                          "(Grounding DINO turns the text into boxes; needs the 'text' extra). "
+                                          "Several text instances are numbered: cut.png → cut_1.png, cut_2.png, … "
+                                          "(1 = best score).")
     p.add_argument("image", help="input image (PNG, JPEG, …)")
     p.add_argument("--box", nargs=4, type=float, metavar=("X0", "Y0", "X1", "Y1"), help="box prompt in pixels")
     p.add_argument("--point", nargs=2, type=float, action="append", metavar=("X", "Y"), default=None,
                    help="foreground point (repeatable)")
     p.add_argument("--bg-point", nargs=2, type=float, action="append", metavar=("X", "Y"), default=None,
                    help="background point (repeatable)")
+    p.add_argument("--text", default=None, metavar="PHRASE",
+                   help='text prompt, e.g. "the cat": one matte per box the text detector finds')
+    add_text_options(p, "default 0.35", "default 0.25")
+    p.add_argument("--max-instances", type=int, default=None, metavar="N",
+                   help="with --text: matte at most the N best boxes (default: all; 3 for --text-model tiny)")
     p.add_argument("-o", "--out", required=True, help="RGBA cut-out PNG to write")
     p.add_argument("--alpha-out", default=None, help="also write the alpha matte PNG here")
     p.add_argument("--composite-out", default=None, help="also write a composite PNG here")
@@ -42,21 +56,45 @@ def _background(spec: str):
     return spec
 
 
-def check_outputs(args) -> None:
-    """Every output: a new file (or ``--overwrite``, or one this project wrote), never an input, each its own."""
+def check_outputs(args, outputs: dict | None = None) -> None:
+    """Every output: a new file (or ``--overwrite``, or one this project wrote), never an input, each its own.
+
+    ``outputs``: option → path (default: the paths given on the command line)."""
     from ..io.cutout import output_format
     from ..io.outputs import check_distinct, check_output, is_own_image
 
     inputs = [args.image, args.sam_checkpoint, args.m2m_checkpoint]
     if args.composite_out and args.background and Path(args.background).is_file():
         inputs.append(args.background)
-    outputs = {"-o/--out": args.out, "--alpha-out": args.alpha_out, "--composite-out": args.composite_out}
+    if getattr(args, "text_model", None) not in (None, "auto", "tiny") and Path(args.text_model).is_dir():
+        inputs += [p for p in Path(args.text_model).iterdir() if p.is_file()]
+    if outputs is None:
+        outputs = {"-o/--out": args.out, "--alpha-out": args.alpha_out, "--composite-out": args.composite_out}
     check_distinct(outputs)
     for option, path in outputs.items():
         if path is None:
             continue
         check_output(path, inputs=inputs, overwrite=args.overwrite, ours=is_own_image, what=option)
-        output_format(path, needs_alpha=option == "-o/--out", what=option)
+        output_format(path, needs_alpha=option.startswith("-o/--out"), what=option)
+
+
+def instance_path(path: str | None, i: int, n: int) -> str | None:
+    """Where text instance ``i`` (1 = best) of ``n`` is written: ``path`` itself when ``n == 1``,
+    else ``<stem>_<i><suffix>`` beside it (``cut.png`` → ``cut_2.png``)."""
+    if path is None or n == 1:
+        return path
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}_{i}{p.suffix}"))
+
+
+def instance_outputs(args, n: int) -> list[dict[str, str | None]]:
+    """The output files of each of ``n`` text instances (see :func:`instance_path`), checked before any is written."""
+    per = [{f"{option} (instance {i})" if n > 1 else option: instance_path(path, i, n)
+            for option, path in (("-o/--out", args.out), ("--alpha-out", args.alpha_out),
+                                 ("--composite-out", args.composite_out))}
+           for i in range(1, n + 1)]
+    check_outputs(args, {k: v for outs in per for k, v in outs.items()})
+    return per
 
 
 def run(args) -> int:
@@ -68,16 +106,33 @@ def run(args) -> int:
     from ..io.images import open_image
     from ..inference.predictor import build_predictor
 
-    if args.box is None and not args.point and not args.bg_point:
-        raise MamError("give a prompt: --box X0 Y0 X1 Y1 and/or --point X Y")
+    spatial = args.box is not None or bool(args.point) or bool(args.bg_point)
+    if args.text is None and not spatial:
+        raise MamError("give a prompt: --box X0 Y0 X1 Y1 and/or --point X Y, or --text PHRASE")
+    if args.text is not None:
+        from ..inference.text import caption_of
+
+        if spatial:
+            raise MamError("give either --text or --box/--point, not both: the boxes the text names are the prompts")
+        caption_of(args.text)  # not empty
+        at_least(args.max_instances, 1, "--max-instances")
+        text_config(args)  # thresholds in [0, 1]
     background = _background(args.background) if args.composite_out else None
     check_outputs(args)  # before any model is built: nothing is computed for an output that cannot be written
     open_image(args.image).close()  # exists, is an image, within the pixel limit
     check_device(args.device)
     check_checkpoints(sam_checkpoint=args.sam_checkpoint, m2m_checkpoint=args.m2m_checkpoint)
+    found = None
+    if args.text is not None:  # detect first: a missing extra, missing weights or no box fail before SAM loads
+        found = _detect(args)
     predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device)
     if not real:
         print(f"warning: {predictor.description}", file=sys.stderr)
+    if found is not None:
+        detector, image, detections, per = found
+        predictor.text_detector = detector
+        predictor.set_image(image)
+        return _write_instances(args, predictor, detections, per, background)
     predictor.set_image(args.image)
     points = (args.point or []) + (args.bg_point or [])
     labels = [1] * len(args.point or []) + [0] * len(args.bg_point or [])
@@ -91,4 +146,52 @@ def run(args) -> int:
         save_composite(args.composite_out, predictor.image, result.alpha, background)
         print(f"wrote {args.composite_out}")
     print(f"alpha coverage {float(np.mean(result.alpha)):.3f}; {result.timings['total']:.0f} ms after encoding")
+    return 0
+
+
+def _detect(args):
+    """The boxes ``--text`` names on the image, and every instance's output files, checked.
+
+    Returns ``(detector, image, detections, outputs per instance)``."""
+    import sys
+
+    from ..errors import PromptError
+    from ..inference.text import load_text_detector
+    from ..io.images import load_image
+
+    detector, real_detector = load_text_detector(args.text_model, args.device)
+    if not real_detector:
+        print(f"warning: {detector.description}", file=sys.stderr)
+    config = text_config(args, detector.config, max_detections=args.max_instances)
+    image = load_image(args.image)
+    detections = detector.detect(image, args.text, config=config)
+    if not len(detections):
+        raise PromptError(f"no object matches {args.text!r} above --box-threshold {config.box_threshold:g} "
+                          f"(--text-threshold {config.text_threshold:g}); lower --box-threshold or rephrase the text")
+    return detector, image, detections, instance_outputs(args, len(detections))  # checked before any matte
+
+
+def _write_instances(args, predictor, detections, per, background) -> int:
+    """Matte each detected box and write every instance's files."""
+    import numpy as np
+
+    from ..io.cutout import save_alpha, save_composite, save_rgba
+
+    results = predictor.matte_detections(detections, guidance=args.guidance)
+    for i, (result, outs) in enumerate(zip(results, per), 1):
+        det = result.detection
+        print(f"instance {i}/{len(results)}: {det.phrase!r} score {det.score:.2f}, box "
+              f"[{', '.join(f'{v:.0f}' for v in det.box)}], alpha coverage {float(np.mean(result.alpha)):.3f}")
+        out, alpha_out, composite_out = outs.values()
+        save_rgba(out, predictor.image, result.alpha)
+        print(f"wrote {out}")
+        if alpha_out:
+            save_alpha(alpha_out, result.alpha)
+            print(f"wrote {alpha_out}")
+        if composite_out:
+            save_composite(composite_out, predictor.image, result.alpha, background)
+            print(f"wrote {composite_out}")
+    matting = sum(r.timings["total"] for r in results)
+    print(f"{len(results)} instance(s) of {args.text!r}; detector {results[0].timings['detect']:.0f} ms, matting "
+          f"{matting:.0f} ms after encoding")
     return 0

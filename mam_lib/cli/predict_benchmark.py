@@ -1,4 +1,4 @@
-"""``mam predict-benchmark BENCHMARK|FOLDER --out DIR [--prompt box|point]``: predictions for ``mam eval``."""
+"""``mam predict-benchmark BENCHMARK|FOLDER --out DIR [--prompt box|point|text]``: predictions for ``mam eval``."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import MamError, OutputError
-from ._common import add_overwrite, at_least, check_checkpoints, check_device
+from ._common import add_overwrite, add_text_options, at_least, check_checkpoints, check_device, text_config
 
 
 def register(subparsers) -> None:
@@ -15,7 +15,9 @@ def register(subparsers) -> None:
         description="For every ground-truth alpha of a benchmark (one per instance for instance benchmarks), derive "
                     "a box prompt (bounding box of alpha > 0.5) or a point prompt (the centre of that box), run "
                     "SAM + M2M and write the predicted alpha as a PNG named like the ground truth, so that "
-                    "`mam eval` pairs them. Each image is encoded once.")
+                    "`mam eval` pairs them. Each image is encoded once. --prompt text uses each image's referring "
+                    "expression instead (RefMatte-RW100's refmatte_rw100_label.json, or --texts FILE), turned into a "
+                    "box by Grounding DINO as in MAM's evaluation (needs the 'text' extra).")
     p.add_argument("benchmark", help="a preset name (ppm-100, am-2k, composition-1k, distinctions-646, him2k, "
                                      "him2k-comp, rwp-636, refmatte-rw100; needs --root) or a folder holding "
                                      "images/ and alphas/")
@@ -23,7 +25,12 @@ def register(subparsers) -> None:
     p.add_argument("--images", default=None, help="image folder (overrides the preset's; relative to the root)")
     p.add_argument("--alphas", default=None, help="ground-truth alpha folder (overrides the preset's)")
     p.add_argument("--out", required=True, help="folder for the predicted alpha PNGs")
-    p.add_argument("--prompt", choices=("box", "point"), default="box", help="prompt derived from the ground truth")
+    p.add_argument("--prompt", choices=("box", "point", "text"), default="box",
+                   help="box or point: derived from the ground truth; text: each image's referring expression")
+    p.add_argument("--texts", default=None, metavar="FILE.json",
+                   help="with --prompt text: a JSON file of image stem → text (default: refmatte_rw100_label.json "
+                        "in the benchmark's root)")
+    add_text_options(p, "default 0.25, as MAM's RefMatte-RW100 evaluation", "default 0.5, as MAM's evaluation")
     p.add_argument("--guidance", choices=("alpha", "mask"), default="alpha", help="refinement guidance mode")
     p.add_argument("--sam-variant", default=None, choices=("vit_b", "vit_l", "vit_h", "tiny"),
                    help="SAM variant (default: vit_b with the cached published checkpoints, else tiny; tiny is a "
@@ -100,14 +107,23 @@ def run(args) -> int:
     if not samples:
         raise MamError(f"no image of {str(layout.image_dir)!r} has a ground-truth alpha in {str(layout.alpha_dir)!r} "
                        "(they are paired by file name without extension)")
+    prompts = None
+    if args.prompt == "text":
+        from ..evaluation.text_prompts import benchmark_text_prompts
+        from ..inference.text import TextPromptConfig
+
+        text_config(args, TextPromptConfig.mam_benchmark())  # thresholds in [0, 1]
+        prompts = benchmark_text_prompts(layout.root, args.texts)
+    elif args.texts is not None:
+        raise MamError("--texts goes with --prompt text")
     out = check_outputs(args, layout, samples)  # before any model is built
     check_device(args.device)
     check_checkpoints(sam_checkpoint=args.sam_checkpoint, m2m_checkpoint=args.m2m_checkpoint)
     with run_lock(out, "mam predict-benchmark"):
-        return _predict(args, preset, layout, listing, samples, out)
+        return _predict(args, preset, layout, listing, samples, out, prompts)
 
 
-def _predict(args, preset, layout, listing, samples, out: Path) -> int:
+def _predict(args, preset, layout, listing, samples, out: Path, prompts=None) -> int:
     from ..io.atomic import atomic_write_text
     from ..evaluation.prediction import predict_samples
     from ..inference.predictor import build_predictor
@@ -117,12 +133,25 @@ def _predict(args, preset, layout, listing, samples, out: Path) -> int:
         if names:
             print(f"warning: {len(names)} {what}, skipped: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}",
                   file=sys.stderr)
+    detector = config = None
+    if prompts is not None:  # the detector first: a missing extra or missing weights fail before SAM loads
+        from ..inference.text import TextPromptConfig, load_text_detector
+
+        if prompts.note:
+            print(f"note: {prompts.note}", file=sys.stderr)
+        detector, real_detector = load_text_detector(args.text_model, args.device)
+        if not real_detector:
+            print(f"warning: {detector.description}", file=sys.stderr)
+        config = text_config(args, TextPromptConfig.mam_benchmark())
     predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device)
     if not real:
         print(f"warning: {predictor.description}: without both checkpoints the predictions are not meaningful",
               file=sys.stderr)
+    if detector is not None:
+        predictor.text_detector = detector
     report = predict_samples(predictor, samples, out, prompt=args.prompt, guidance=args.guidance,
-                             skip_existing=args.skip_existing, progress=not args.no_progress)
+                             skip_existing=args.skip_existing, progress=not args.no_progress,
+                             texts=prompts.texts if prompts is not None else None, text_config=config)
     manifest = {
         "benchmark": preset.name, "images": str(layout.image_dir), "alphas": str(layout.alpha_dir),
         "prompt": args.prompt, "guidance": args.guidance, "predictor": predictor.description,
@@ -130,11 +159,20 @@ def _predict(args, preset, layout, listing, samples, out: Path) -> int:
         "skipped": [{"name": n, "reason": r} for n, r in report.skipped],
         "images_encoded": report.images_encoded, "seconds": round(report.seconds, 3),
     }
+    if prompts is not None:
+        manifest["text"] = {"source": prompts.source, "note": prompts.note, "detector": detector.description,
+                            "box_threshold": config.box_threshold, "text_threshold": config.text_threshold,
+                            "nms_iou": config.nms_iou, "no_detection": report.no_detection,
+                            "prompts": report.text_prompts}
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {len(report.written)} alpha(s) to {out} ({report.images_encoded} image(s) encoded, "
           f"{report.seconds:.1f} s)" + (f"; kept {len(report.kept)} existing" if report.kept else ""))
     if report.empty_gt:
         print(f"warning: {len(report.empty_gt)} ground truth(s) have no pixel above 0.5; wrote empty alphas",
+              file=sys.stderr)
+    if report.no_detection:
+        print(f"warning: {len(report.no_detection)} text prompt(s) found no box above the thresholds; wrote empty "
+              f"alphas: {', '.join(report.no_detection[:5])}{' …' if len(report.no_detection) > 5 else ''}",
               file=sys.stderr)
     for name, reason in report.skipped:
         print(f"skipped {name}: {reason}", file=sys.stderr)
@@ -142,4 +180,4 @@ def _predict(args, preset, layout, listing, samples, out: Path) -> int:
         print(f"next: mam eval --pred {out} --gt {layout.alpha_dir}")
     else:
         print(f"next: mam eval --pred {out} --benchmark {preset.name} --root {layout.root}")
-    return 0 if report.written or report.kept or report.empty_gt else 1
+    return 0 if report.written or report.kept or report.empty_gt or report.no_detection else 1

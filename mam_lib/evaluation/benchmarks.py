@@ -14,7 +14,7 @@ preset                 region      instances              default layout under t
 ``distinctions-646``   unknown     one per image          ``Image/``, ``GT/``, ``Trimap/``
 ``him2k``              all         folder of instances    ``images/natural/``, ``alphas/natural/<image>/``
 ``rwp-636``            all         one instance / image   ``image/``, ``alpha/``
-``refmatte-rw100``     all         one referred object    ``image/``, ``mask/``
+``refmatte-rw100``     all         one referred object    ``image_all/`` (or ``image/``), ``mask/``
 =====================  ==========  =====================  =========================================
 
 Region conventions: PPM-100, AM-2K, RefMatte-RW100 and the instance benchmarks are scored on the
@@ -22,7 +22,10 @@ whole image; Composition-1k and Distinctions-646 on the trimap's unknown region 
 
 Pairing: an image and its alpha belong together when their file names without extension are
 equal (``0001.jpg`` ↔ ``0001.png``). With instance folders (HIM2K) the alphas of image
-``<stem>`` are the files of the folder ``<alphas>/<stem>/``, one file per person."""
+``<stem>`` are the files of the folder ``<alphas>/<stem>/``, one file per person.
+
+RefMatte-RW100's referring expressions (``refmatte_rw100_label.json`` in its root) are read by
+:mod:`mam_lib.evaluation.text_prompts` for text-prompt predictions."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -102,9 +105,10 @@ PRESETS: dict[str, BenchmarkPreset] = {
             "rwp-636", "RWP-636", ("image", "images"), ("alpha", "alphas", "matte"), instances="single",
             aliases=("rwp636", "rwp"), notes="real-world portraits; one instance per image; whole image"),
         BenchmarkPreset(
-            "refmatte-rw100", "RefMatte-RW100", ("image", "images"), ("mask", "alpha", "alphas"),
+            "refmatte-rw100", "RefMatte-RW100", ("image_all", "image", "images"), ("mask", "alpha", "alphas"),
             aliases=("rw100", "refmatte"),
-            notes="referring matting on real images; prompts derived from the ground truth; whole image"),
+            notes="referring matting on real images; prompts derived from the ground truth, or its text expressions "
+                  "(refmatte_rw100_label.json); whole image"),
     )
 }
 

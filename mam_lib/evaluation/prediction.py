@@ -4,7 +4,11 @@ Prompts derived from the ground truth (used by ``mam predict-benchmark``): the b
 bounding box of α > 0.5, ``[x0, y0, x1, y1]`` in pixel indices with x1, y1 inclusive (the first
 and last column and row holding such a pixel); the point prompt is the centre of that box, a
 single foreground click. This is how prompt-based matting methods are evaluated on these sets,
-RefMatte-RW100 included (its text expressions are not used). The training data's boxes
+RefMatte-RW100 included. With ``prompt="text"`` the prompt is instead each image's referring
+expression (:mod:`mam_lib.evaluation.text_prompts`), turned into a box by the predictor's text
+detector as MAM's RefMatte-RW100 evaluation does: Grounding DINO with box threshold 0.25 and text
+threshold 0.5, the highest-scoring box matted (:meth:`TextPromptConfig.mam_benchmark`); an image
+where no box passes gets an all-zero alpha (so it is scored, as a failure). The training data's boxes
 (:func:`mam_lib.data.transforms.prompts.box_from_alpha`) use box edges instead (x1 = last
 column + 1); the one-pixel difference follows the published evaluation scripts.
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -21,6 +25,7 @@ from ..errors import MamError, OutputError, PromptError
 from ..io.outputs import real_path
 from ..io.cutout import save_alpha
 from ..io.images import load_image, read_matte
+from ..inference.text import TextPromptConfig
 from .benchmarks import BenchmarkSample
 from .metrics import to_unit_alpha
 
@@ -65,22 +70,46 @@ class PredictionReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason) nothing written
     images_encoded: int = 0
     seconds: float = 0.0
+    no_detection: list[str] = field(default_factory=list)  # text prompts that found no box: an all-zero alpha
+    text_prompts: dict[str, dict] = field(default_factory=dict)  # name → text, and the box, score, phrase matted
+
+
+#: Prompt kinds of :func:`predict_samples`.
+PROMPT_KINDS = ("box", "point", "text")
+
+
+def text_of(texts: Mapping[str, str], sample: BenchmarkSample) -> str | None:
+    """A sample's text: by its name without extension (``duo/0``), else by its image's stem."""
+    return texts.get(Path(sample.name).with_suffix("").as_posix(), texts.get(sample.image_path.stem))
 
 
 def predict_samples(predictor, samples: Sequence[BenchmarkSample], out_dir: str | Path, prompt: str = "box",
                     guidance: str | None = "alpha", skip_existing: bool = False,
-                    progress: bool = True) -> PredictionReport:
-    """Run a ``MattingPredictor`` on every sample with a prompt derived from its ground truth.
+                    progress: bool = True, texts: Mapping[str, str] | None = None,
+                    text_config: TextPromptConfig | None = None) -> PredictionReport:
+    """Run a ``MattingPredictor`` on every sample with a prompt derived from its ground truth, or
+    with its text.
 
     Each image is encoded once, however many instances it has (samples of one image must be
     consecutive, as :func:`list_samples` returns them). Writes ``out_dir/<sample.name>`` as an
     8-bit alpha PNG, atomically. Samples whose ground truth has no pixel above 0.5 get an all-zero
     alpha (there is nothing to prompt); unreadable files and size mismatches are reported, not raised.
+
+    ``prompt="text"``: ``texts`` maps each image stem (or sample name without extension) to its
+    expression (:func:`mam_lib.evaluation.text_prompts.benchmark_text_prompts`); the predictor's
+    ``predict_text`` finds the boxes with ``text_config`` (default
+    :meth:`TextPromptConfig.mam_benchmark`) and the best one is matted. A sample without a text is
+    skipped; one whose text finds no box gets an all-zero alpha (listed in ``report.no_detection``).
     """
     from tqdm.auto import tqdm
 
-    if prompt not in ("box", "point"):
-        raise PromptError(f"prompt must be 'box' or 'point', got {prompt!r}")
+    if prompt not in PROMPT_KINDS:
+        raise PromptError(f"prompt must be 'box', 'point' or 'text', got {prompt!r}")
+    if prompt == "text":
+        if texts is None:
+            raise PromptError("text prompts need the texts: give texts={image stem: expression} "
+                              "(see mam_lib.evaluation.text_prompts)")
+        text_config = (text_config or TextPromptConfig.mam_benchmark()).with_(max_detections=1)
     out_dir = Path(out_dir)
     inputs = {real_path(p) for s in samples for p in (s.image_path, s.alpha_path, s.trimap_path) if p is not None}
     for sample in samples:
@@ -107,13 +136,29 @@ def predict_samples(predictor, samples: Sequence[BenchmarkSample], out_dir: str 
                 report.skipped.append((sample.name, f"image is {image.shape[1]}x{image.shape[0]} but the ground "
                                                     f"truth is {gt.shape[1]}x{gt.shape[0]}"))
                 continue
-            try:
-                kwargs = prompt_from_gt(gt, prompt)
-            except PromptError:
-                save_alpha(dest, np.zeros(gt.shape, np.float32))
-                report.empty_gt.append(sample.name)
-                continue
-            result = predictor.predict(guidance=guidance, **kwargs)
+            if prompt == "text":
+                text = text_of(texts, sample)
+                if text is None:
+                    report.skipped.append((sample.name, f"no text expression for image {sample.image_path.stem!r}"))
+                    continue
+                results = predictor.predict_text(text, text_config=text_config, guidance=guidance)
+                if not results:
+                    save_alpha(dest, np.zeros(gt.shape, np.float32))
+                    report.no_detection.append(sample.name)
+                    report.text_prompts[sample.name] = {"text": text}
+                    continue
+                result = results[0]
+                det = result.detection
+                report.text_prompts[sample.name] = {"text": text, "box": [round(float(v), 2) for v in det.box],
+                                                    "score": round(float(det.score), 4), "phrase": det.phrase}
+            else:
+                try:
+                    kwargs = prompt_from_gt(gt, prompt)
+                except PromptError:
+                    save_alpha(dest, np.zeros(gt.shape, np.float32))
+                    report.empty_gt.append(sample.name)
+                    continue
+                result = predictor.predict(guidance=guidance, **kwargs)
         except MamError as err:
             report.skipped.append((sample.name, str(err)))
             continue

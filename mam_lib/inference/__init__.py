@@ -12,6 +12,8 @@
 * :mod:`~mam_lib.inference.weights` — the registry of published files, the cache folder, downloads;
 * :mod:`~mam_lib.inference.device` — device choice and mixed-precision contexts;
 * :mod:`~mam_lib.inference.onnx_export` — ONNX export of M2M and SAM's prompt decoder, an onnxruntime M2M.
+* :mod:`~mam_lib.inference.text` — text prompts: Grounding DINO (Hugging Face ``transformers``, the
+  optional ``text`` extra) turns a phrase into boxes; a tiny random detector for offline use.
 
 This layer imports only :mod:`mam_lib.errors` and :mod:`mam_lib.io`: never data, training,
 evaluation or plotting code.

@@ -8,6 +8,10 @@ only the prompt encoder, the mask decoder, M2M and the refinement.
 >>> predictor.set_image("data_samples/demo/image.png")
 >>> result = predictor.predict(box=[40, 30, 300, 260])
 >>> result.alpha.shape, result.alpha.dtype                      # (H, W) float32 in [0, 1]
+
+Text prompts (the ``text`` extra) go through a Grounding DINO detector first (see
+:mod:`mam_lib.inference.text`): ``predict(text="the cat")`` mattes the best-scoring box,
+``predict_text("the cat")`` one matte per box that passes the thresholds.
 """
 from __future__ import annotations
 
@@ -24,13 +28,14 @@ from segment_anything.modeling import Sam
 
 from .checkpoints import load_m2m
 from .device import autocast_context, resolve_device
-from ..errors import MamError, PromptError
+from ..errors import CheckpointError, MamError, PromptError
 from ..io.images import load_image
 from .fast_m2m import FastM2M
 from .m2m import M2MDecoder
 from .refinement import RefinementConfig, matte_region, refine, refine_in_rows
 from .resize import source_rows
 from .sam import ImageEncoding, SamMaskPredictor, SamPrediction, build_sam, sam_variant_of
+from .text import Detection, Detections, TextDetector, TextPromptConfig, cached_text_detector, require_transformers
 from .weights import M2M_FOR_SAM, find_checkpoint
 
 
@@ -52,13 +57,15 @@ class MattingResult:
         sam: SAM's prediction (low-res mask and logits for a follow-up ``mask_input``, IoU).
         refinement: the settings used.
         box, points, labels: the prompt.
-        timings: milliseconds of each stage (``sam``, ``m2m``, ``refine``, ``total``).
+        timings: milliseconds of each stage (``sam``, ``m2m``, ``refine``, ``total``; ``detect`` for a text
+            prompt: the detector's time, not part of ``total``).
         lowres: the decoder's outputs before resizing, ``(1,1,h,w)`` each (``h, w``: the image's size
             in SAM's 1024 frame), when the predictor kept them.
         lowres_window: ``(y0, y1, x0, x1)``: where in that frame ``lowres`` holds the decoder's
             output (the fast path evaluates it only where the matte can be non-zero, see
             :func:`~mam_lib.inference.refinement.matte_region`; zeros elsewhere); None: everywhere.
         full_lowres: computes ``lowres`` everywhere (one more decoder run) when a plot asks for it.
+        detection: for a text prompt, the detector's box (``box`` is the same), score and phrase; else None.
 
     The fast path computes only ``alpha`` and ``mask`` at full size; the six fields of
     :data:`DETAIL_FIELDS` are then computed from ``lowres`` the first time one of them is read (a few
@@ -82,6 +89,7 @@ class MattingResult:
     lowres: dict[str, torch.Tensor] | None = field(default=None, repr=False)
     lowres_window: tuple[int, int, int, int] | None = None
     full_lowres: Callable[[], dict[str, torch.Tensor]] | None = field(default=None, repr=False, compare=False)
+    detection: Detection | None = None
 
     def __post_init__(self) -> None:
         missing = [k for k in DETAIL_FIELDS if self.__dict__.get(k) is None]
@@ -163,11 +171,14 @@ class MattingPredictor:
             alpha (max abs difference ~1e-6 in float32); "fast" is several times quicker and keeps
             memory low on very large photos. The fast decoder is prepared from ``m2m``'s weights on
             first use and prepared again whenever they change (e.g. after ``load_state_dict``).
+        text_detector: turns text prompts into boxes (:class:`~mam_lib.inference.text.TextDetector`);
+            None: the cached Grounding DINO weights are loaded on the first text prompt. It can also be
+            set later: ``predictor.text_detector = build_tiny_grounding_dino()``.
     """
 
     def __init__(self, sam_model: Sam, m2m: M2MDecoder, device: str | torch.device | None = None,
                  refinement: RefinementConfig | None = None, precision: str | None = None,
-                 backend: str = "fast") -> None:
+                 backend: str = "fast", text_detector: TextDetector | None = None) -> None:
         if backend not in BACKENDS:
             raise MamError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.device = resolve_device(device)
@@ -182,6 +193,8 @@ class MattingPredictor:
         self.description = f"SAM {sam_variant_of(self.sam)} + M2M"
         self._fast: FastM2M | None = None
         self._fast_key: tuple | None = None
+        self.text_detector = text_detector
+        self._text_cache: tuple | None = None  # (image, detector, (text, config), Detections) of the last text prompt
 
     @classmethod
     def from_pretrained(cls, sam_variant: str = "vit_b", sam_checkpoint: str | os.PathLike | None = None,
@@ -328,7 +341,8 @@ class MattingPredictor:
         return cfg.with_(guidance=guidance) if guidance is not None else cfg
 
     def predict(self, box=None, points=None, labels=None, mask_input=None, guidance: str | None = None,
-                refinement: RefinementConfig | None = None, multimask_output: bool = True) -> MattingResult:
+                refinement: RefinementConfig | None = None, multimask_output: bool = True, text: str | None = None,
+                box_threshold: float | None = None, text_threshold: float | None = None) -> MattingResult:
         """Matte one object on the current image.
 
         Args:
@@ -338,7 +352,25 @@ class MattingPredictor:
             mask_input: a previous result's ``result.sam.logits_lowres`` to refine SAM's mask.
             guidance: ``"alpha"`` (default) or ``"mask"``, see :mod:`mam_lib.inference.refinement`.
             refinement: full refinement settings (band widths, two-sided); ``guidance`` overrides its mode.
+            text: a phrase instead of a box or points: the text detector's best-scoring box is matted
+                (``result.detection`` holds it). Raises :class:`PromptError` when no box passes the
+                thresholds. ``box_threshold``/``text_threshold`` override the detector's (see
+                :meth:`predict_text`).
         """
+        if text is not None:
+            if box is not None or points is not None or mask_input is not None:
+                raise PromptError("give either a text prompt or a box/points, not both (the text's box is the prompt)")
+            detections = self.detect_text(text, box_threshold, text_threshold)
+            best = detections.best()
+            if best is None:
+                cfg = self._text_config(box_threshold, text_threshold)
+                raise PromptError(f"no object matches {text!r} above box threshold {cfg.box_threshold:g} "
+                                  f"(text threshold {cfg.text_threshold:g}); lower the thresholds or rephrase the text")
+            result = self.predict(box=best.box, guidance=guidance, refinement=refinement,
+                                  multimask_output=multimask_output)
+            result.detection = best
+            result.timings["detect"] = detections.ms
+            return result
         config = self._config(guidance, refinement)
         t0 = time.perf_counter()
         sam_pred = self.sam_predictor.predict(box=box, points=points, labels=labels, mask_input=mask_input,
@@ -391,7 +423,88 @@ class MattingPredictor:
         timings = {k: v for k, v in result.timings.items() if k in ("sam", "m2m")}
         out = self._result(result.sam, lowres, 0, config, result.box, result.points, result.labels, timings)
         out.lowres_window, out.full_lowres = window, result.full_lowres
+        out.detection = result.detection
         return out
+
+    # ------------------------------------------------------------------ text prompts
+
+    def _text_config(self, box_threshold: float | None, text_threshold: float | None,
+                     text_config: TextPromptConfig | None = None) -> TextPromptConfig:
+        base = text_config or (self.text_detector.config if self.text_detector is not None else TextPromptConfig())
+        return base.with_(box_threshold=box_threshold, text_threshold=text_threshold)
+
+    def require_text_detector(self) -> TextDetector:
+        """The text detector: the one given, else the cached Grounding DINO weights, loaded once.
+
+        Raises :class:`~mam_lib.errors.MissingExtraError` without the ``text`` extra, and
+        :class:`~mam_lib.errors.CheckpointError` when no detector was given and none is cached.
+        """
+        if self.text_detector is None:
+            require_transformers()
+            detector = cached_text_detector(self.device)
+            if detector is None:
+                from .weights import cache_dir
+
+                raise CheckpointError(
+                    f"text prompts need a Grounding DINO and none is in the cache folder {cache_dir()}: run "
+                    "`mam download grounding-dino-tiny`, or give one: predictor.text_detector = "
+                    "TextDetector.from_pretrained(folder) (mam_lib.inference.text.build_tiny_grounding_dino() for a "
+                    "random one that shows the mechanics)")
+            self.text_detector = detector
+        return self.text_detector
+
+    def detect_text(self, text: str, box_threshold: float | None = None, text_threshold: float | None = None,
+                    text_config: TextPromptConfig | None = None) -> Detections:
+        """The boxes ``text`` names on the current image (see :meth:`TextDetector.detect`), highest
+        score first. The last call's result is reused for the same image, text and settings."""
+        if self.image is None:
+            raise PromptError("no image is set: call set_image(image) first")
+        detector = self.require_text_detector()
+        config = self._text_config(box_threshold, text_threshold, text_config)
+        cached = self._text_cache
+        if (cached is not None and cached[0] is self.image and cached[1] is detector
+                and cached[2] == (text, config)):
+            return cached[3]
+        detections = detector.detect(self.image, text, config=config)
+        self._text_cache = (self.image, detector, (text, config), detections)
+        return detections
+
+    def predict_text(self, text: str, box_threshold: float | None = None, text_threshold: float | None = None,
+                     text_config: TextPromptConfig | None = None, guidance: str | None = None,
+                     refinement: RefinementConfig | None = None) -> list[MattingResult]:
+        """One matte per box the text detector finds for ``text`` on the current image, best first.
+
+        Args:
+            text: a phrase, e.g. ``"the dog on the left"``.
+            box_threshold: keep boxes whose best token score exceeds this (default: the detector's
+                config, 0.35 for Grounding DINO).
+            text_threshold: tokens above this make up each box's phrase (default 0.25).
+            text_config: all detection settings (NMS IoU, a maximum count); the thresholds override it.
+            guidance, refinement: as for :meth:`predict`.
+
+        Returns a list (empty when no box passes the thresholds) of results whose ``box`` is the
+        detected box and ``detection`` its score and phrase; ``timings["detect"]`` is the detector's time
+        (shared by the instances, not part of ``timings["total"]``).
+        """
+        detections = self.detect_text(text, box_threshold, text_threshold, text_config)
+        return self.matte_detections(detections, guidance=guidance, refinement=refinement)
+
+    def matte_detections(self, detections: Detections, guidance: str | None = None,
+                         refinement: RefinementConfig | None = None) -> list[MattingResult]:
+        """One matte per box of ``detections`` (found on the current image, e.g. by
+        ``text_detector.detect(image, text)`` before ``set_image``), in their order; each result
+        carries its detection. An empty ``detections`` gives an empty list."""
+        if not len(detections):
+            return []
+        if self.image is not None and tuple(detections.image_size) not in ((0, 0), tuple(self.image.shape[:2])):
+            raise PromptError(f"the detections were made on a {detections.image_size[1]}×{detections.image_size[0]} "
+                              f"image but the current one is {self.image.shape[1]}×{self.image.shape[0]}; detect on "
+                              "the image that is set")
+        results = self.predict_boxes(detections.boxes, guidance=guidance, refinement=refinement)
+        for result, detection in zip(results, detections):
+            result.detection = detection
+            result.timings["detect"] = detections.ms
+        return results
 
 
 def default_predictor(device: str | torch.device | None = None, sam_variant: str = "vit_b",

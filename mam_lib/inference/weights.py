@@ -14,6 +14,13 @@ The MAM (M2M) checkpoints of the original release are published in a shared Goog
 ``mam_vitb.pth`` (and, if wanted, ``mam_vitl.pth`` / ``mam_vith.pth``) by hand and put them in the
 cache folder under those names. :func:`find_checkpoint` then finds them, and
 :func:`resolve_weights_path` accepts a path, a registry name or such a cached file name.
+
+Grounding DINO (the text-prompt detector, :mod:`mam_lib.inference.text`) is published as Hugging
+Face model repositories of several files. Their entries name a ``repo_id``; :func:`download`
+fetches them with ``huggingface_hub.snapshot_download`` (installed with the ``text`` extra) into a
+folder of the same cache, ``<cache>/grounding-dino-tiny/`` (``config.json``, ``model.safetensors``,
+the processor's and tokenizer's files), and resumes an interrupted download when run again. A folder
+with those files copied in by hand works the same.
 """
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..errors import CheckpointError, DownloadError
+from ..errors import CheckpointError, DownloadError, MissingExtraError
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,13 @@ class WeightFile:
     sha256: str | None  # expected SHA-256 of the whole file (None: not published)
     size: int | None = None  # bytes, when known
     note: str = ""  # what it is / how to get it
+    repo_id: str | None = None  # a Hugging Face model repository (several files): ``filename`` is then a folder
+    revision: str | None = None  # the repository's branch, tag or commit (None: its default branch)
+
+    @property
+    def is_folder(self) -> bool:
+        """True for a model repository kept as a folder of files (fetched with ``huggingface_hub``)."""
+        return self.repo_id is not None
 
 
 REGISTRY: dict[str, WeightFile] = {
@@ -57,10 +71,39 @@ REGISTRY: dict[str, WeightFile] = {
                            "MAM M2M decoder for SAM ViT-L; from the Matting-Anything release's shared drive, by hand"),
     "mam_vith": WeightFile("mam_vith.pth", None, None, None,
                            "MAM M2M decoder for SAM ViT-H; from the Matting-Anything release's shared drive, by hand"),
+    "grounding-dino-tiny": WeightFile(
+        "grounding-dino-tiny", None, None, None,
+        "Grounding DINO Swin-T (text prompts → boxes; the model MAM uses), Hugging Face repository",
+        repo_id="IDEA-Research/grounding-dino-tiny"),
+    "grounding-dino-base": WeightFile(
+        "grounding-dino-base", None, None, None,
+        "Grounding DINO Swin-B (text prompts → boxes; larger, slower), Hugging Face repository",
+        repo_id="IDEA-Research/grounding-dino-base"),
 }
 
 #: The M2M checkpoint that goes with each SAM variant.
 M2M_FOR_SAM = {"vit_b": "mam_vitb", "vit_l": "mam_vitl", "vit_h": "mam_vith"}
+
+#: The text-prompt detectors of the registry, in the order a default is looked for in the cache.
+TEXT_DETECTORS = ("grounding-dino-tiny", "grounding-dino-base")
+
+#: Files fetched of a model repository: configs, safetensors weights, tokenizer vocabularies (not
+#: the duplicate ``pytorch_model.bin`` most repositories also hold).
+SNAPSHOT_PATTERNS = ("*.json", "*.safetensors", "*.txt")
+#: What a model folder needs to be loadable: a config, weights and a tokenizer.
+_SNAPSHOT_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+_SNAPSHOT_TOKENIZER = ("tokenizer.json", "vocab.txt")
+
+#: The pip command that installs the text-prompt packages (Hugging Face ``transformers``).
+TEXT_EXTRA_HINT = ("install the optional 'text' extra: pip install -e '.[text]' in the project folder (or "
+                   "pip install 'transformers>=4.40'); conda users: conda env update -f environment.yml")
+
+
+def is_complete_snapshot(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a loadable model repository: ``config.json``, weights and a tokenizer."""
+    p = Path(folder)
+    return ((p / "config.json").is_file() and any((p / f).is_file() for f in _SNAPSHOT_WEIGHTS)
+            and any((p / f).is_file() for f in _SNAPSHOT_TOKENIZER))
 
 
 def cache_dir() -> Path:
@@ -73,6 +116,8 @@ def find_checkpoint(name: str, folder: str | os.PathLike | None = None) -> Path 
     """Path of registry entry ``name`` in the cache (or ``folder``) if the file is there, else None."""
     entry = _entry(name)
     path = Path(folder) / entry.filename if folder is not None else cache_dir() / entry.filename
+    if entry.is_folder:  # a model repository: its folder, once it holds everything needed to load it
+        return path if path.is_dir() and is_complete_snapshot(path) else None
     return path if path.is_file() else None
 
 
@@ -134,6 +179,9 @@ def download(name: str, folder: str | os.PathLike | None = None, *, url: str | N
     Raises :class:`~mam_lib.errors.DownloadError` on network errors, a server that refuses, a
     connection that ends early (the ``.part`` file is kept: the next call resumes it) or a
     checksum mismatch of a complete file (the bad file is deleted so the next try starts clean).
+
+    An entry with a ``repo_id`` (a Hugging Face model repository) is fetched by
+    :func:`download_snapshot` instead and its folder is returned.
     """
     import http.client
 
@@ -143,6 +191,8 @@ def download(name: str, folder: str | os.PathLike | None = None, *, url: str | N
     source = url or entry.url
     dest_dir = Path(folder).expanduser() if folder is not None else cache_dir()
     dest = dest_dir / entry.filename
+    if entry.is_folder:
+        return download_snapshot(name, folder)  # huggingface_hub shows its own progress bars
     if source is None:
         raise DownloadError(
             f"{entry.filename} cannot be downloaded automatically ({entry.note}). Fetch it by hand and put it at "
@@ -207,3 +257,45 @@ def download(name: str, folder: str | os.PathLike | None = None, *, url: str | N
                 "was deleted, run the download again.")
     os.replace(part, dest)
     return dest
+
+
+def download_snapshot(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """Fetch the model repository of registry entry ``name`` into ``<cache or folder>/<entry.filename>/``.
+
+    Uses ``huggingface_hub.snapshot_download`` (comes with the ``text`` extra) with ``local_dir`` in
+    the cache folder and only the files of :data:`SNAPSHOT_PATTERNS`; files already there are not
+    fetched again, so running it after an interruption resumes. Returns the folder. Raises
+    :class:`~mam_lib.errors.MissingExtraError` without ``huggingface_hub`` and
+    :class:`~mam_lib.errors.DownloadError` when the download fails or leaves an incomplete folder.
+    """
+    from ..io.outputs import check_output_dir
+
+    entry = _entry(name)
+    if not entry.is_folder:
+        raise DownloadError(f"{name} is a single file, not a model repository; use download({name!r})")
+    dest_dir = Path(folder).expanduser() if folder is not None else cache_dir()
+    dest = dest_dir / entry.filename
+    if dest.is_dir() and is_complete_snapshot(dest):
+        return dest
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise MissingExtraError(f"downloading {name} needs huggingface_hub: {TEXT_EXTRA_HINT}") from None
+    check_output_dir(dest, what="download folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        huggingface_hub.snapshot_download(entry.repo_id, revision=entry.revision, local_dir=str(dest),
+                                          allow_patterns=list(SNAPSHOT_PATTERNS))
+    except Exception as err:  # network, HTTP, disk: huggingface_hub has many error types
+        raise DownloadError(
+            f"downloading {entry.repo_id} from the Hugging Face Hub into {dest} failed ({type(err).__name__}"
+            f"{': ' + _first_line(err) if str(err) else ''}). Run the same command again to resume, or copy the "
+            f"repository's files into {dest} by hand.") from None
+    if not is_complete_snapshot(dest):
+        raise DownloadError(f"{dest} lacks config.json, the weights or the tokenizer after downloading {entry.repo_id}; "
+                            "run the download again")
+    return dest
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else ""

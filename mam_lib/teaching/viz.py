@@ -6,12 +6,14 @@ Two layers:
   :func:`show_prompt` (image + box/points), :func:`overlay_mask`, :func:`show_alpha`,
   :func:`show_alpha_zoom` (alpha with a zoom inset), :func:`show_band` (a refinement band over the
   estimate it edits), :func:`show_change` (what a step replaced), :func:`show_error` (error map
-  against a known alpha), :func:`show_cutout` (cut-out over a checkerboard).
+  against a known alpha), :func:`show_cutout` (cut-out over a checkerboard), :func:`draw_detections`
+  (a text prompt's boxes with their phrases and scores).
 * **Figures** compose panels for a :class:`~mam_lib.inference.predictor.MattingResult` and return the
   ``Figure``: :func:`plot_refinement_stages` (the whole inference path on two rows),
   :func:`plot_decoder_outputs` (SAM's mask and M2M's three outputs), :func:`plot_stage_grid` (each
-  refinement step: band, change, estimate, error), :func:`plot_refinement_summary` (one compact row)
-  and :func:`plot_refinement_comparison` (one such row per refinement setting).
+  refinement step: band, change, estimate, error), :func:`plot_refinement_summary` (one compact row),
+  :func:`plot_refinement_comparison` (one such row per refinement setting) and
+  :func:`plot_text_instances` (a text prompt's boxes, then each instance's cut-out and alpha).
 
 Conventions: ``image`` is ``(H,W,3)`` uint8 RGB; ``alpha``, ``gt_alpha`` are ``(H,W)`` float in
 [0,1]; masks and bands are ``(H,W)`` bool; boxes are ``x0, y0, x1, y1`` pixels. Every figure
@@ -152,6 +154,19 @@ def draw_prompts(ax, box=None, points=None, labels=None, color: str = PROMPT_COL
         for (x, y), lab_i in zip(pts, lab):
             ax.scatter([x], [y], s=60, marker="*", c="#39ff14" if lab_i == 1 else "#ff3131",
                        edgecolors="white", linewidths=0.8, zorder=3)
+    return ax
+
+
+def draw_detections(ax, detections, color: str = PROMPT_COLOR, numbered: bool = True):
+    """Draw a text prompt's boxes (``detections``: :class:`~mam_lib.inference.text.Detections`, best
+    first) on ``ax``, each labelled ``i: phrase score``."""
+    plt = _plt()
+    for i, det in enumerate(detections, 1):
+        x0, y0, x1, y1 = np.asarray(det.box, dtype=float).reshape(4)
+        ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=1.5))
+        label = f"{i}: " if numbered else ""
+        ax.text(x0, y0, f"{label}{det.phrase or '—'} {det.score:.2f}", fontsize=7, color="black", va="bottom",
+                bbox={"facecolor": color, "edgecolor": "none", "pad": 1.0, "alpha": 0.85}, clip_on=True)
     return ax
 
 
@@ -405,6 +420,31 @@ def plot_refinement_comparison(results: Mapping[str, object], gt_alpha: np.ndarr
     fig, axes = _figure(len(results), n, crop(first.alpha, crop_box).shape)
     for row, (name, res) in zip(axes, results.items()):
         plot_refinement_summary(res, gt_alpha, crop_box, axes=row, label=name)
+    return fig
+
+
+def plot_text_instances(image: np.ndarray, detections, results: Sequence = (), max_instances: int = 4):
+    """A text prompt from phrase to mattes: the image with every box (top left), then for each of the
+    first ``max_instances`` results its cut-out (top row) and alpha (bottom row).
+
+    ``detections``: :class:`~mam_lib.inference.text.Detections`; ``results``: the
+    :class:`~mam_lib.inference.predictor.MattingResult` of each box, as ``predict_text`` returns them.
+    """
+    shown = list(results)[:max_instances]
+    fig, axes = _figure(2, 1 + max(len(shown), 1), image.shape)
+    show_image(axes[0, 0], image, f"{detections.text!r}: {len(detections)} box(es)")
+    draw_detections(axes[0, 0], detections)
+    axes[1, 0].axis("off")
+    if not shown:
+        axes[0, 1].axis("off")
+        axes[1, 1].axis("off")
+        axes[0, 1].text(0.5, 0.5, "no box above the thresholds", ha="center", va="center", fontsize=9)
+    for i, result in enumerate(shown, 1):
+        det = result.detection
+        name = f"{i}: {det.phrase or '—'} {det.score:.2f}" if det is not None else f"instance {i}"
+        show_cutout(axes[0, i], image, result.alpha, name)
+        draw_prompts(axes[0, i], box=result.box)
+        show_alpha(axes[1, i], result.alpha, f"alpha {i}")
     return fig
 
 

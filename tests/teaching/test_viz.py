@@ -184,3 +184,23 @@ def test_figure_to_png_closes(result):
     png = viz.figure_to_png(fig)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert not plt.fignum_exists(fig.number)
+
+
+def test_text_instances_figure_draws_each_box_and_matte(image, alpha):
+    from types import SimpleNamespace
+
+    from mam_lib.inference.text import Detections
+
+    dets = Detections(boxes=np.array([[58, 28, 102, 72], [5, 5, 30, 20]], np.float32),
+                      scores=np.array([0.8, 0.4], np.float32), phrases=["disc", ""], text="the disc.",
+                      image_size=(H, W))
+    results = [SimpleNamespace(alpha=alpha, box=d.box, detection=d) for d in dets]
+    fig = viz.plot_text_instances(image, dets, results)
+    axes = fig.axes
+    assert len(axes) == 6  # image + 2 instances, on two rows
+    assert axes[0].get_title() == "'the disc.': 2 box(es)" and len(axes[0].patches) == 2
+    assert [t.get_text() for t in axes[0].texts] == ["1: disc 0.80", "2: — 0.40"]
+    assert axes[1].get_title() == "1: disc 0.80" and axes[4].get_title() == "alpha 1"
+    empty = viz.plot_text_instances(image, Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), [],
+                                                      "the cat."), [])
+    assert "no box above the thresholds" in [t.get_text() for a in empty.axes for t in a.texts]
