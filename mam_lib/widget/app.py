@@ -13,10 +13,18 @@ point; drag = box (box and points combine). Every widget carries a stable CSS cl
 Errors caused by input (a prompt outside the image, an empty box, an unreadable image or prompts
 file) are shown as a message in the widget, never as a traceback.
 
-Threads: the kernel's thread handles the browser's events and makes every change at once — a
-click's point or box is in the session, and drawn on the left picture, before anything is
-computed; the busy line and the status line then say that the matte is being computed. The
-computations run on one worker thread (:class:`~mam_lib.widget.worker.ComputeWorker` running
+Input order: the kernel may handle different widgets' messages on different threads (its main
+thread and subshell threads, see :mod:`mam_lib.widget.ordering`), so the order in which messages
+reach the kernel is not the order of the user's actions. The picture's mouse events and the
+buttons' clicks therefore come as ipyevents events, and an :class:`~mam_lib.widget.ordering.InputOrder`
+hands them to the widget in the browser's order: Undo right after three quick clicks takes back
+the third click, however busy the kernel is. The buttons' own click messages are ignored
+(:class:`~mam_lib.widget.controls.AppButton`). ``button.click()`` from Python acts at once.
+
+Threads: whichever kernel thread brings an event makes its change at once. A click's point or
+box is in the session, and drawn on the left picture, before anything is computed. The busy line
+and the status line then say that the matte is being computed. The computations run on one
+worker thread (:class:`~mam_lib.widget.worker.ComputeWorker` running
 :meth:`MattingSession.compute_pending`), which reads the state each time it starts one: clicks made
 meanwhile are merged into the next computation, and a result for a prompt that has changed since is
 never shown. Every redraw reads the session under its lock, so after Undo, Reset or New object —
@@ -39,6 +47,7 @@ from ..io.images import load_image
 from ..inference.refinement import RefinementConfig
 from . import render
 from .controls import Controls
+from .ordering import InputOrder
 from .pointer import Box, Click, Pointer, Preview
 from .session import MattingSession, computing_message
 from .sources import image_from_bytes, json_from_upload, uploaded_files
@@ -85,10 +94,16 @@ class MattingWidget(w.VBox):
         self._bg_custom: np.ndarray | None = None
         self._worker = ComputeWorker(self.session.compute_pending, self._on_compute_error, name="mam-widget-compute")
         controls = self._build(export_dir, real_weights)
+        self._buttons = controls.buttons()
+        self._order = InputOrder(self.handle_event, self._on_button, picture_class="mam-image",
+                                 click_classes=self._buttons)
         self._set_background(background)
         self._connect()
         super().__init__(children=controls.children())
         self.add_class("mam-app")
+        # the page stream: button clicks and the pointer's moves, in one order (ordering.py)
+        self._page = Event(source=self, watched_events=["click", "mousemove"])
+        self._page.on_dom_event(self._order.page_event)
         self.session.add_listener(self._on_session)
         if image is not None:
             self.load_image(image, name=image_name)
@@ -131,11 +146,13 @@ class MattingWidget(w.VBox):
 
     def _connect(self) -> None:
         """Connect the mouse events and the controls to their handlers."""
-        self._mouse = Event(source=self.canvas, watched_events=["mousedown", "mouseup", "mouseleave"],
+        # the picture's press, release and edge crossings, in order with the page's events (ordering.py);
+        # the default action and the page's handlers are kept out (JupyterLab's cell selection, image drag)
+        self._mouse = Event(source=self.canvas, watched_events=["mousedown", "mouseup", "mouseenter", "mouseleave"],
                             prevent_default_action=True)
-        self._mouse.on_dom_event(self.handle_event)
+        self._mouse.on_dom_event(self._order.picture_event)
         self._move = Event(source=self.canvas, watched_events=["mousemove"], wait=40, throttle_or_debounce="throttle")
-        self._move.on_dom_event(self.handle_event)
+        self._move.on_dom_event(self._order.move_event)
         self.undo_button.on_click(self._guarded(lambda _: self.session.undo(wait=False)))
         self.reset_button.on_click(self._guarded(lambda _: self._reset()))
         self.add_object_button.on_click(self._guarded(lambda _: self.session.add_object()))
@@ -253,6 +270,8 @@ class MattingWidget(w.VBox):
         """Close the widget: stop following the session and stop the worker thread."""
         self.session.remove_listener(self._on_session)
         self._worker.close()
+        for events in (self._page, self._mouse, self._move):
+            events.close()
         super().close()
 
     # --- public actions (what the buttons do, callable from code) -------------------------------
@@ -375,10 +394,17 @@ class MattingWidget(w.VBox):
     # --- mouse ----------------------------------------------------------------------------------
 
     def handle_event(self, event: dict) -> None:
-        """Handle one ipyevents mouse event (``mousedown``/``mousemove``/``mouseup``/``mouseleave``
-        with ``dataX``/``dataY`` in the displayed picture's pixels and the modifier keys). Problems
-        are shown as a message, as for every other control."""
+        """Handle one mouse event on the picture (``mousedown``/``mousemove``/``mouseup``/``mouseleave``
+        with ``dataX``/``dataY`` in the displayed picture's pixels and the modifier keys), at once.
+        The browser's events come here through the widget's :class:`InputOrder`. Problems are shown
+        as a message, as for every other control."""
         self._guarded(self._handle_event)(event)
+
+    def _on_button(self, css_class: str) -> None:
+        """A button was clicked in the browser (its turn in the input order has come)."""
+        button = self._buttons.get(css_class)
+        if button is not None:
+            button.click()
 
     def _handle_event(self, event: dict) -> None:
         if not self.session.has_image:

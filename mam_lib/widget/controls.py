@@ -15,6 +15,21 @@ from .style import CSS, esc
 VIEWS = (("Alpha matte", "alpha"), ("Cut-out", "cutout"), ("SAM mask", "mask"))
 
 
+class AppButton(w.Button):
+    """A button of the app. The app hears its clicks in the browser as page events, in order with the
+    picture's events (:mod:`mam_lib.widget.ordering`). The button's own click message may be handled on
+    another kernel thread, out of that order, so it is ignored. ``click()`` from Python still runs the
+    handlers at once. Shown on its own, outside the app, the button does nothing."""
+
+    def _handle_button_msg(self, _, content, buffers) -> None:  # ipywidgets' hook for the frontend's messages
+        return None
+
+    @property
+    def action_class(self) -> str:
+        """The CSS class that names this button (``mam-undo``, ``mam-reset``, …)."""
+        return next(c for c in self._dom_classes if c.startswith("mam-"))
+
+
 class Controls:
     """The widgets of the app, each an attribute named as :class:`~mam_lib.widget.app.MattingWidget`
     exposes it (``canvas``, ``matte``, ``mode``, ``status``, ``export_button``, …).
@@ -41,6 +56,10 @@ class Controls:
         for i, title in enumerate(("Image", "Refinement", "Objects", "Cut-out & export")):
             self.tabs.set_title(i, title)
         self.tabs.add_class("mam-tabs")
+
+    def buttons(self) -> dict[str, AppButton]:
+        """Every button of the app by its CSS class."""
+        return {b.action_class: b for b in vars(self).values() if isinstance(b, AppButton)}
 
     def children(self) -> list[w.Widget]:
         """The app's rows, top to bottom."""
@@ -69,17 +88,17 @@ class Controls:
                                               "(Shift- or Alt-click does so in either mode)"],
                                     style={"button_width": "auto"})
         self.mode.add_class("mam-mode")
-        self.undo_button = w.Button(description="Undo", icon="undo", tooltip="Undo the last prompt or object change",
-                                    layout=w.Layout(width="auto"))
+        self.undo_button = AppButton(description="Undo", icon="undo", tooltip="Undo the last prompt or object change",
+                                     layout=w.Layout(width="auto"))
         self.undo_button.add_class("mam-undo")
-        self.reset_button = w.Button(description="Reset", icon="refresh", tooltip="Remove all prompts and objects "
-                                     "(the image stays encoded; Undo brings them back)", layout=w.Layout(width="auto"))
+        self.reset_button = AppButton(description="Reset", icon="refresh", tooltip="Remove all prompts and objects "
+                                      "(the image stays encoded; Undo brings them back)", layout=w.Layout(width="auto"))
         self.reset_button.add_class("mam-reset")
         self.objects = w.Dropdown(options=[], description="Object", layout=w.Layout(width="210px"),
                                   style={"description_width": "48px"})
         self.objects.add_class("mam-objects")
-        self.add_object_button = w.Button(description="New object", icon="plus", layout=w.Layout(width="auto"),
-                                          tooltip="Add another object with its own prompts and matte")
+        self.add_object_button = AppButton(description="New object", icon="plus", layout=w.Layout(width="auto"),
+                                           tooltip="Add another object with its own prompts and matte")
         self.add_object_button.add_class("mam-add-object")
         self.show_masks = w.Checkbox(value=True, description="Mask overlay", indent=False,
                                      layout=w.Layout(width="auto"))
@@ -115,12 +134,12 @@ class Controls:
         self.samples = w.Dropdown(options=list(samples.items()), description="Sample",
                                   layout=w.Layout(width="260px"), style={"description_width": "56px"})
         self.samples.add_class("mam-samples")
-        self.load_sample_button = w.Button(description="Load sample", layout=w.Layout(width="auto"))
+        self.load_sample_button = AppButton(description="Load sample", layout=w.Layout(width="auto"))
         self.load_sample_button.add_class("mam-load-sample")
         self.path = w.Text(placeholder="path/to/image.jpg", description="Path", layout=w.Layout(width="360px"),
                            style={"description_width": "56px"})
         self.path.add_class("mam-path")
-        self.load_path_button = w.Button(description="Load file", layout=w.Layout(width="auto"))
+        self.load_path_button = AppButton(description="Load file", layout=w.Layout(width="auto"))
         self.load_path_button.add_class("mam-load-path")
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image",
                                    layout=w.Layout(width="auto"))
@@ -166,12 +185,13 @@ class Controls:
                                   style={"description_width": "48px"})
         self.merge_b = w.Dropdown(options=[], description="with", layout=w.Layout(width="200px"),
                                   style={"description_width": "34px"})
-        self.merge_button = w.Button(description="Merge into one matte", icon="object-group",
-                                     layout=w.Layout(width="auto"))
+        self.merge_button = AppButton(description="Merge into one matte", icon="object-group",
+                                      layout=w.Layout(width="auto"))
         self.merge_button.add_class("mam-merge")
-        self.clear_object_button = w.Button(description="Clear prompts", icon="eraser", layout=w.Layout(width="auto"))
+        self.clear_object_button = AppButton(description="Clear prompts", icon="eraser",
+                                             layout=w.Layout(width="auto"))
         self.clear_object_button.add_class("mam-clear-object")
-        self.remove_object_button = w.Button(description="Remove object", icon="trash", layout=w.Layout(width="auto"))
+        self.remove_object_button = AppButton(description="Remove object", icon="trash", layout=w.Layout(width="auto"))
         self.remove_object_button.add_class("mam-remove-object")
         return w.VBox([
             _row(self.merge_a, self.merge_b, self.merge_button),
@@ -200,10 +220,11 @@ class Controls:
         self.export_stem = w.Text(value="", placeholder="<image>_<object>", description="Name",
                                   layout=w.Layout(width="240px"), style={"description_width": "44px"})
         self.export_stem.add_class("mam-export-stem")
-        self.export_button = w.Button(description="Export PNGs + prompts", icon="download", button_style="primary",
-                                      layout=w.Layout(width="auto"))
+        self.export_button = AppButton(description="Export PNGs + prompts", icon="download", button_style="primary",
+                                       layout=w.Layout(width="auto"))
         self.export_button.add_class("mam-export")
-        self.save_prompts_button = w.Button(description="Save prompts JSON", icon="save", layout=w.Layout(width="auto"))
+        self.save_prompts_button = AppButton(description="Save prompts JSON", icon="save",
+                                             layout=w.Layout(width="auto"))
         self.save_prompts_button.add_class("mam-save-prompts")
         self.load_prompts_upload = w.FileUpload(accept=".json,application/json", multiple=False,
                                                 description="Load prompts JSON", layout=w.Layout(width="auto"))

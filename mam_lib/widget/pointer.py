@@ -2,12 +2,16 @@
 
 A :class:`Pointer` follows one press-move-release on one displayed picture; it knows nothing of
 widgets or sessions, so it can be driven with plain dicts.
+
+Whether a press is a click or a box depends only on where it began and where it ended (the release,
+or the pointer leaving the picture). The moves in between only draw the box being dragged, so the
+outcome is the same whichever of the throttled moves reach the kernel before the release.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: moves shorter than this (display pixels) between press and release count as a click
+#: a release nearer than this (display pixels, either axis) to the press counts as a click
 DRAG_THRESHOLD = 4
 
 
@@ -40,7 +44,8 @@ class _Drag:
     start_px: tuple[float, float]  # displayed picture's pixels
     last: tuple[float, float]  # image pixels
     label: int
-    moved: bool = False
+    moved: bool = False  # the latest position followed is DRAG_THRESHOLD or more from the start
+    previewing: bool = False  # a box has been drawn for this press (moves near the start redraw it)
 
 
 class Pointer:
@@ -99,20 +104,22 @@ class Pointer:
             self._follow(event)
             return self._finish()
         elif kind == "mouseleave":
+            if "relativeX" in event or "dataX" in event:
+                self._follow(event)
             if self._drag.moved:
                 return self._finish()
             self._drag = None
         return None
 
     def _follow(self, event: dict) -> bool:
-        """Move the drag's end to ``event``; True when that is at least ``DRAG_THRESHOLD`` displayed
-        pixels from its start (the drag then counts as moved)."""
+        """Move the drag's end to ``event``; True when a box is to be drawn: the end is at least
+        ``DRAG_THRESHOLD`` displayed pixels from the start, now or earlier in this press."""
         x, y = self.display_xy(event)
         self._drag.last = (x / self.scale, y / self.scale)
         x0, y0 = self._drag.start_px
-        far = max(abs(x - x0), abs(y - y0)) >= DRAG_THRESHOLD
-        self._drag.moved |= far
-        return far
+        self._drag.moved = max(abs(x - x0), abs(y - y0)) >= DRAG_THRESHOLD
+        self._drag.previewing |= self._drag.moved
+        return self._drag.previewing
 
     def _finish(self) -> Click | Box:
         drag, self._drag = self._drag, None

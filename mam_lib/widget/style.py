@@ -16,6 +16,7 @@ CSS = """
   border-radius: 8px; padding: 5px 10px; margin: 2px 0 4px 0; }
 .mam-app .mam-toolbar { align-items: center; gap: 6px; flex-wrap: wrap; margin: 4px 0 6px 0; }
 .mam-app .mam-toolbar .widget-toggle-buttons .widget-toggle-button { width: auto; padding: 0 12px; }
+.mam-app .widget-button > i { pointer-events: none; }  /* a click on a button's icon is a click on the button */
 .mam-app .mam-sep { width: 1px; height: 24px; background: var(--jp-border-color2, #ddd); margin: 0 4px; }
 .mam-app .mam-panels { gap: 10px; flex-wrap: wrap; align-items: flex-start; }
 .mam-app .mam-panel { flex: 1 1 380px; max-width: 552px; background: var(--jp-layout-color1, #fff);

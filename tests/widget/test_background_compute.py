@@ -17,7 +17,7 @@ import pytest
 
 from mam_lib.widget import MattingSession, render
 from mam_lib.widget.app import MattingWidget
-from widget_testing import HANG_S, W, GatedPredictor, click, decode, sample_image, settle
+from widget_testing import HANG_S, W, Browser, GatedPredictor, click, decode, sample_image, settle
 
 
 @pytest.fixture
@@ -122,6 +122,58 @@ def test_clicks_during_a_computation_become_one_computation_of_the_latest_prompt
     assert s.current.prompts.points == ((80.0, 60.0),) and s.current.result is not None and not s.is_pending()
     assert len(gated.starts) == 2
     _assert_view_agrees(app)
+
+
+def test_undo_right_after_quick_clicks_takes_back_the_last_click_whichever_stream_comes_first(app, gated):
+    """The browser test's failure, replayed: the kernel got Undo before the third click, because the
+    two came on comms handled by different threads. Undo now waits for the clicks made before it."""
+    s = app.session
+    browser = Browser(app)
+    browser.enter(10, 10)
+    browser.click(80, 60)
+    browser.send_page()
+    browser.send_picture()
+    gated.next_start()
+    for xy in ((40, 30), (100, 40), (60, 90)):  # three quick clicks, then Undo, during the computation
+        browser.click(*xy)
+    browser.leave(150, 5)
+    browser.press(app.undo_button)
+    browser.send_page()  # the page stream (with Undo) first: the picture's thread is behind
+    assert s.current.prompts.points == ((80.0, 60.0),) and s.can_undo  # Undo waits for the three clicks
+    browser.send_picture()
+    assert s.current.prompts.points == ((80.0, 60.0), (40.0, 30.0), (100.0, 40.0))
+    assert s.last_action == "undid foreground point (60, 90)"
+    gated.open()
+    settle(app)
+    assert "undid foreground point (60, 90)" in _status(app)  # the status says what was done last
+    assert "data-points='3'" in _status(app) and "data-computing='0'" in _status(app)
+    _assert_view_agrees(app)
+
+    # the other way round: Undo, then a click, with the page stream behind
+    browser.enter(10, 10)
+    browser.click(20, 20)
+    browser.leave(150, 5)
+    browser.press(app.undo_button)
+    browser.enter(10, 10)
+    browser.click(130, 100)
+    browser.send_picture()
+    # the page has not seen the pointer come back, so the clicks wait: a button may have come first
+    assert s.current.prompts.points == ((80.0, 60.0), (40.0, 30.0), (100.0, 40.0))
+    browser.send_page()
+    assert s.current.prompts.points == ((80.0, 60.0), (40.0, 30.0), (100.0, 40.0), (130.0, 100.0))
+    settle(app)
+    _assert_view_agrees(app)
+
+
+def test_a_buttons_own_click_message_is_not_used(app, gated):
+    """The browser's clicks come through the page stream; the button's own message (which may be
+    handled on another thread, out of order) would be a second Undo."""
+    click(app, 80, 60)
+    click(app, 60, 50)
+    app.undo_button._handle_button_msg(None, {"event": "click"}, [])
+    assert len(app.session.current.prompts.points) == 2
+    app.undo_button.click()  # from Python: at once
+    assert len(app.session.current.prompts.points) == 1
 
 
 def test_undo_during_a_computation_shows_the_state_before_the_click(app, gated):

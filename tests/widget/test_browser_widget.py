@@ -13,6 +13,9 @@ Every step waits for a condition of the page (the status line's ``data-*`` attri
 picture no longer marked ``mam-pending``, its pixels), never for a fixed time, and the limits on
 those waits (``PATIENCE_S``) are generous: they only turn a hang into a failure. No verdict depends
 on how fast the machine is, and none on whether a click arrives during a computation or after it.
+Nor does any depend on which kernel thread handles the picture's events and which the buttons'
+clicks. The widget puts them back in the browser's order (``mam_lib.widget.ordering``). Before it
+did, a loaded machine once handled Undo before the third quick click.
 
 Needs Debian's ``chromium``; skipped without it unless ``MAM_REQUIRE_BROWSER=1`` (as in CI).
 """

@@ -326,8 +326,11 @@ def test_positions_come_from_the_element_box_when_the_picture_is_being_redrawn(a
 
 
 def test_drag_released_outside_the_picture_still_draws_the_box(app):
+    """The box ends where the pointer left the picture (the moves before only drew it)."""
     events(app, ("mousedown", 100, 100), ("mousemove", 150, 115), ("mouseleave", 159, 119))
-    assert app.session.current.prompts.box == (200.0, 200.0, 300.0, 230.0)
+    assert app.session.current.prompts.box == (200.0, 200.0, 318.0, 238.0)
+    events(app, ("mousedown", 100, 100), ("mouseleave", 158, 101))  # no move got through: a box all the same
+    assert app.session.current.prompts.box == (200.0, 200.0, 316.0, 202.0)
 
 
 def test_widget_shows_messages_instead_of_tracebacks(app, tmp_path, capsys):

@@ -129,6 +129,57 @@ def click(app, x: float, y: float, **mods) -> None:
     events(app, ("mousedown", x, y), ("mouseup", x, y), **mods)
 
 
+class Browser:
+    """Sends the widget what the browser's three ipyevents streams carry (see
+    ``mam_lib.widget.ordering``), with timestamps, but holds each stream back until the test lets it
+    go. This is how the kernel can receive them: each stream in order, the streams not in step."""
+
+    PICTURE = "lm-Widget jupyter-widgets widget-image mam-image"
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.t = 1000.0
+        self.page: list[dict] = []
+        self.picture: list[dict] = []
+
+    def _tick(self) -> float:
+        self.t += 7.0
+        return self.t
+
+    def enter(self, x: float, y: float) -> None:
+        t = self._tick()  # one native move: the picture's mouseenter and the page's mousemove over it
+        self.picture.append({"type": "mouseenter", "timeStamp": t, "dataX": x, "dataY": y, "buttons": 0})
+        self.page.append({"type": "mousemove", "timeStamp": t, "buttons": 0,
+                          "target": {"tagName": "IMG", "className": self.PICTURE}})
+
+    def click(self, x: float, y: float) -> None:
+        t = self._tick()
+        self.page.append({"type": "mousemove", "timeStamp": t, "buttons": 0,
+                          "target": {"tagName": "IMG", "className": self.PICTURE}})
+        for kind in ("mousedown", "mouseup"):
+            self.picture.append({"type": kind, "timeStamp": self._tick(), "dataX": x, "dataY": y, "button": 0,
+                                 "buttons": int(kind == "mousedown"), "shiftKey": False, "altKey": False})
+
+    def leave(self, x: float, y: float) -> None:
+        self.picture.append({"type": "mouseleave", "timeStamp": self._tick(), "dataX": x, "dataY": y, "buttons": 0})
+
+    def press(self, button) -> None:
+        """A click on one of the app's buttons (``app.undo_button``, …)."""
+        self.page.append({"type": "click", "timeStamp": self._tick(),
+                          "target": {"tagName": "BUTTON", "className": f"jupyter-button widget-button "
+                                                                       f"{button.action_class}"}})
+
+    def send_page(self) -> None:
+        for event in self.page:
+            self.app._order.page_event(event)
+        self.page.clear()
+
+    def send_picture(self) -> None:
+        for event in self.picture:
+            self.app._order.picture_event(event)
+        self.picture.clear()
+
+
 def settle(app) -> None:
     """Wait for the widget's worker thread to finish."""
     assert app.wait(HANG_S), "the widget's worker thread did not finish"
