@@ -285,15 +285,15 @@ class MattingPredictor:
         """M2M and the refinement for one SAM prediction (``t0``: when the prompt started)."""
         self._sync()
         t1 = time.perf_counter()
-        window = None
+        window, lowres = None, None
         if self.backend == "fast" and self.fast_decoder() is not None:
             window = frame_window(sam_pred.mask, config, self.encoding.input_size)
             if window is None:  # an empty mask: the matte is 0 everywhere, whatever M2M says
                 h, w = self.encoding.input_size
                 zeros = torch.zeros((1, 1, h, w), device=self.device)
                 lowres = {k: zeros for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
-                window = (0, 0, 0, 0)
-        if window is None or window[1] > window[0]:
+                window = (0, 0, 0, 0)  # the decoder's outputs are valid nowhere
+        if lowres is None:
             lowres = self._decode(sam_pred.mask_lowres, window)
         self._sync()
         t2 = time.perf_counter()
