@@ -31,9 +31,10 @@ from .device import autocast_context, resolve_device
 from ..errors import CheckpointError, MamError, PromptError
 from ..io.images import load_image
 from .fast_m2m import FastM2M
+from .guides import Guide
 from .m2m import M2MDecoder
 from .refinement import RefinementConfig, matte_region, refine, refine_in_rows
-from .resize import source_rows
+from .resize import RowResizer, source_rows
 from .sam import ImageEncoding, SamMaskPredictor, SamPrediction, build_sam, sam_variant_of
 from .text import Detection, Detections, TextDetector, TextPromptConfig, cached_text_detector, require_transformers
 from .weights import M2M_FOR_SAM, find_checkpoint
@@ -66,6 +67,8 @@ class MattingResult:
             :func:`~mam_lib.inference.refinement.matte_region`; zeros elsewhere); None: everywhere.
         full_lowres: computes ``lowres`` everywhere (one more decoder run) when a plot asks for it.
         detection: for a text prompt, the detector's box (``box`` is the same), score and phrase; else None.
+        guide: the mask, trimap or scribbles the prompt came with (:class:`~mam_lib.inference.guides.Guide`),
+            applied to ``alpha`` after the refinement; else None.
 
     The fast path computes only ``alpha`` and ``mask`` at full size; the six fields of
     :data:`DETAIL_FIELDS` are then computed from ``lowres`` the first time one of them is read (a few
@@ -90,6 +93,7 @@ class MattingResult:
     lowres_window: tuple[int, int, int, int] | None = None
     full_lowres: Callable[[], dict[str, torch.Tensor]] | None = field(default=None, repr=False, compare=False)
     detection: Detection | None = None
+    guide: Guide | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         missing = [k for k in DETAIL_FIELDS if self.__dict__.get(k) is None]
@@ -281,13 +285,15 @@ class MattingPredictor:
         return {k: out[k][..., :h, :w].float() for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
 
     def _matte(self, sam_pred: SamPrediction, config: RefinementConfig, box, points, labels,
-               t0: float) -> MattingResult:
-        """M2M and the refinement for one SAM prediction (``t0``: when the prompt started)."""
+               t0: float, guide: Guide | None = None) -> MattingResult:
+        """M2M and the refinement for one SAM prediction (``t0``: when the prompt started), then the
+        guide's marks."""
         self._sync()
         t1 = time.perf_counter()
         window, lowres = None, None
         if self.backend == "fast" and self.fast_decoder() is not None:
-            window = frame_window(sam_pred.mask, config, self.encoding.input_size)
+            reach = sam_pred.mask if guide is None else guide.reach(sam_pred.mask)
+            window = frame_window(reach, config, self.encoding.input_size)
             if window is None:  # an empty mask: the matte is 0 everywhere, whatever M2M says
                 h, w = self.encoding.input_size
                 zeros = torch.zeros((1, 1, h, w), device=self.device)
@@ -298,7 +304,7 @@ class MattingPredictor:
         self._sync()
         t2 = time.perf_counter()
         timings = {"sam": (t1 - t0) * 1000, "m2m": (t2 - t1) * 1000}
-        result = self._result(sam_pred, lowres, 0, config, box, points, labels, timings)
+        result = self._result(sam_pred, lowres, 0, config, box, points, labels, timings, guide)
         if window is not None:
             result.lowres_window = window
             result.full_lowres = self._full_lowres_of(sam_pred.mask_lowres)
@@ -319,22 +325,32 @@ class MattingPredictor:
         return compute
 
     def _result(self, sam_pred: SamPrediction, lowres: dict[str, torch.Tensor], i: int,
-                config: RefinementConfig, box, points, labels, timings: dict[str, float]) -> MattingResult:
+                config: RefinementConfig, box, points, labels, timings: dict[str, float],
+                guide: Guide | None = None) -> MattingResult:
         t0 = time.perf_counter()
         mine = {k: v[i:i + 1] for k, v in lowres.items()}
         mask = np.asarray(sam_pred.mask, dtype=bool)
         if self.backend == "fast" and self.device.type == "cpu":
             alpha, details = refine_in_rows(mine, mask, config), {}
+
+            def finest(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+                return RowResizer(mine["alpha_os1"], mask.shape, cols=(x0, x1)).rows(y0, y1).clamp_(0, 1).cpu().numpy()
         else:  # the published way (and on a GPU): every map at full size, then the refinement on them
             details = _details(mine, mask, config)
             alpha = details.pop("alpha")
+
+            def finest(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+                return details["alpha_os1"][y0:y1, x0:x1]
+        if guide is not None:
+            alpha = guide.apply(alpha, finest)
         timings = dict(timings, refine=(time.perf_counter() - t0) * 1000)
         timings["total"] = timings.get("sam", 0) + timings.get("m2m", 0) + timings["refine"]
         return MattingResult(
             alpha=alpha, mask=mask, sam=sam_pred, refinement=config, lowres=mine, timings=timings,
             box=None if box is None else np.asarray(box, np.float32).reshape(4),
             points=None if points is None else np.asarray(points, np.float32).reshape(-1, 2),
-            labels=None if labels is None else np.asarray(labels).reshape(-1).astype(np.int64), **details)
+            labels=None if labels is None else np.asarray(labels).reshape(-1).astype(np.int64), guide=guide,
+            **details)
 
     def _config(self, guidance: str | None, refinement: RefinementConfig | None) -> RefinementConfig:
         cfg = refinement or self.refinement
@@ -342,7 +358,8 @@ class MattingPredictor:
 
     def predict(self, box=None, points=None, labels=None, mask_input=None, guidance: str | None = None,
                 refinement: RefinementConfig | None = None, multimask_output: bool = True, text: str | None = None,
-                box_threshold: float | None = None, text_threshold: float | None = None) -> MattingResult:
+                box_threshold: float | None = None, text_threshold: float | None = None, mask=None,
+                trimap=None, scribbles=None) -> MattingResult:
         """Matte one object on the current image.
 
         Args:
@@ -356,10 +373,20 @@ class MattingPredictor:
                 (``result.detection`` holds it). Raises :class:`PromptError` when no box passes the
                 thresholds. ``box_threshold``/``text_threshold`` override the detector's (see
                 :meth:`predict_text`).
+            mask: an ``(H,W)`` coarse mask from any source (bool; 0/1 or 0..255 integers; floats in
+                [0, 1]) instead of SAM's mask decoder output: M2M and the refinement run on it. An
+                earlier result's ``result.sam`` is taken as it is. Not with a box or points.
+            trimap: ``(H,W)`` uint8, 0 background / 128 unknown / 255 foreground: those two stay as
+                the trimap says, the unknown region is filled from the refined matte. With a box or
+                points SAM's mask is the start; without, the trimap's own (see
+                :mod:`mam_lib.inference.guides`).
+            scribbles: ``(H,W)`` uint8 brush strokes (0 none, 1 foreground, 2 background, 3 unknown),
+                a partial trimap painted over ``trimap`` if both are given.
         """
         if text is not None:
-            if box is not None or points is not None or mask_input is not None:
-                raise PromptError("give either a text prompt or a box/points, not both (the text's box is the prompt)")
+            if box is not None or points is not None or mask_input is not None or mask is not None:
+                raise PromptError("give either a text prompt or a box/points/mask, not both (the text's box is "
+                                  "the prompt)")
             detections = self.detect_text(text, box_threshold, text_threshold)
             best = detections.best()
             if best is None:
@@ -367,15 +394,30 @@ class MattingPredictor:
                 raise PromptError(f"no object matches {text!r} above box threshold {cfg.box_threshold:g} "
                                   f"(text threshold {cfg.text_threshold:g}); lower the thresholds or rephrase the text")
             result = self.predict(box=best.box, guidance=guidance, refinement=refinement,
-                                  multimask_output=multimask_output)
+                                  multimask_output=multimask_output, trimap=trimap, scribbles=scribbles)
             result.detection = best
             result.timings["detect"] = detections.ms
             return result
         config = self._config(guidance, refinement)
         t0 = time.perf_counter()
-        sam_pred = self.sam_predictor.predict(box=box, points=points, labels=labels, mask_input=mask_input,
-                                              multimask_output=multimask_output)
-        return self._matte(sam_pred, config, box, points, labels, t0)
+        guide = None
+        if mask is not None or trimap is not None or scribbles is not None:
+            guide = Guide.of(self.encoding.original_size, mask, trimap, scribbles)
+        prompted = box is not None or points is not None or mask_input is not None
+        if guide is None or prompted:
+            if guide is not None and (guide.mask is not None or guide.prediction is not None):
+                raise PromptError("give either a mask or a box/points, not both: the mask replaces what SAM "
+                                  "would make of the box or points")
+            sam_pred = self.sam_predictor.predict(box=box, points=points, labels=labels, mask_input=mask_input,
+                                                  multimask_output=multimask_output)
+        else:
+            sam_pred = guide.base_prediction(self.encoding.input_size, self.device)
+            if sam_pred is None:
+                raise PromptError("these scribbles mark no foreground: paint some foreground, or give a box, "
+                                  "points or a mask with them")
+        if guide is not None:
+            sam_pred = guide.edit(sam_pred, self.encoding.input_size)
+        return self._matte(sam_pred, config, box, points, labels, t0, guide)
 
     def predict_boxes(self, boxes, guidance: str | None = None,
                       refinement: RefinementConfig | None = None) -> list[MattingResult]:
@@ -415,13 +457,15 @@ class MattingPredictor:
             lowres = {k: torch.as_tensor(getattr(result, k), device=self.device)[None, None]
                       for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
         elif window is not None:
-            need = frame_window(result.mask, config, tuple(lowres["alpha_os8"].shape[-2:]))
+            reach = result.mask if result.guide is None else result.guide.reach(result.mask)
+            need = frame_window(reach, config, tuple(lowres["alpha_os8"].shape[-2:]))
             inside = need is None or (window[0] <= need[0] and need[1] <= window[1] and window[2] <= need[2]
                                       and need[3] <= window[3])
             if not inside:
                 lowres, window = result.full_lowres(), None
         timings = {k: v for k, v in result.timings.items() if k in ("sam", "m2m")}
-        out = self._result(result.sam, lowres, 0, config, result.box, result.points, result.labels, timings)
+        out = self._result(result.sam, lowres, 0, config, result.box, result.points, result.labels, timings,
+                           result.guide)
         out.lowres_window, out.full_lowres = window, result.full_lowres
         out.detection = result.detection
         return out
