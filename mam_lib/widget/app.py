@@ -7,7 +7,11 @@ whatever size the browser draws it at. All state lives in a
 code that calls the session (``widget.session.add_point(...)``) updates the widget too.
 
 Mouse: click = foreground point; Shift- or Alt-click (or the "Background" mode) = background
-point; drag = box (box and points combine). Every widget carries a stable CSS class
+point; drag = box (box and points combine). With a brush tool chosen, a drag paints a stroke
+(foreground, background or unknown; :meth:`MattingSession.add_stroke`) of the brush's size in
+screen pixels. The text box finds objects by a phrase (:meth:`MattingSession.find_text`, on a
+worker thread of its own): each box found becomes a new object. "Use my mask" (Image tab) makes an
+uploaded mask the current object's prompt. Every widget carries a stable CSS class
 (``mam-image``, ``mam-matte``, ``mam-status``, …) so pages and tests can find it.
 
 Errors caused by input (a prompt outside the image, an empty box, an unreadable image or prompts
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -48,7 +53,8 @@ from ..inference.refinement import RefinementConfig
 from . import render
 from .controls import Controls
 from .ordering import InputOrder
-from .pointer import Box, Click, Pointer, Preview
+from .pointer import Box, Click, Paint, PaintPreview, Pointer, Preview
+from .prompts import Stroke, make_stroke
 from .session import MattingSession, computing_message
 from .sources import image_from_bytes, json_from_upload, uploaded_files
 from .status import NO_IMAGE_STATUS, status_html
@@ -88,11 +94,15 @@ class MattingWidget(w.VBox):
         self._image_display: np.ndarray | None = None
         self._pointer: Pointer | None = None  # set with each image
         self._preview_box: tuple[float, float, float, float] | None = None  # the box being dragged
+        self._preview_stroke: Stroke | None = None  # the stroke being painted
         self._last_result_view: np.ndarray | None = None  # the right picture's last matte view
         self._busy_detail: str | None = None  # what the predictor runs now, as the session said
         self._local = threading.local()  # per thread: whether _refresh is setting the controls
         self._bg_custom: np.ndarray | None = None
         self._worker = ComputeWorker(self.session.compute_pending, self._on_compute_error, name="mam-widget-compute")
+        self._find_lock = threading.Lock()
+        self._find_request: tuple[str, float] | None = None  # the latest Find: (text, box threshold)
+        self._finder = ComputeWorker(self._find_latest, self._on_compute_error, name="mam-widget-text")
         controls = self._build(export_dir, real_weights)
         self._buttons = controls.buttons()
         self._order = InputOrder(self.handle_event, self._on_button, picture_class="mam-image",
@@ -176,6 +186,8 @@ class MattingWidget(w.VBox):
         self._show_background_controls()
         self.bg_upload.observe(self._guarded(self._on_bg_upload), names="value")
         self.export_button.on_click(self._guarded(lambda _: self._export()))
+        self.find_button.on_click(self._guarded(lambda _: self.find(self.text_prompt.value)))
+        self.mask_upload.observe(self._guarded(self._on_mask_upload), names="value")
         self.save_prompts_button.on_click(self._guarded(lambda _: self._save_prompts()))
         self.load_prompts_upload.observe(self._guarded(self._on_prompts_upload), names="value")
 
@@ -225,6 +237,7 @@ class MattingWidget(w.VBox):
 
     def _cancel_drag(self) -> None:
         self._preview_box = None
+        self._preview_stroke = None
         if self._pointer is not None:
             self._pointer.cancel()
 
@@ -264,12 +277,17 @@ class MattingWidget(w.VBox):
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the worker thread has computed every matte asked for (for scripts and tests;
         the widget itself never waits). False if ``timeout`` seconds passed first."""
-        return self._worker.wait(timeout)
+        start = time.monotonic()
+        if not self._finder.wait(timeout):  # a Find adds objects, whose mattes the other worker computes
+            return False
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+        return self._worker.wait(left)
 
     def close(self) -> None:
         """Close the widget: stop following the session and stop the worker thread."""
         self.session.remove_listener(self._on_session)
         self._worker.close()
+        self._finder.close()
         for events in (self._page, self._mouse, self._move):
             events.close()
         super().close()
@@ -289,6 +307,39 @@ class MattingWidget(w.VBox):
             self._show("ok", f"Loaded the prompts of {len(self.session.objects)} object(s).")
             return True
         return bool(self._guarded(run)())
+
+    def find(self, text: str, box_threshold: float | None = None) -> None:
+        """Find the objects ``text`` names, as the Find button does: the detector runs on a worker
+        thread (:meth:`wait` waits for it); each box found becomes a new object whose matte follows.
+        ``box_threshold``: the lowest score kept (default: the slider's)."""
+        phrase = str(text or "").strip()
+        if not phrase:
+            self._show("error", "Type what to find in the text box first, e.g. <i>the cat</i>.")
+            return
+        if not self.session.has_image:
+            self._show("error", "Load an image first (Image tab).")
+            return
+        threshold = float(self.box_threshold.value if box_threshold is None else box_threshold)
+        with self._find_lock:
+            self._find_request = (phrase, threshold)
+        self._show("info", f"Finding <b>{esc(phrase)}</b>…")
+        self._finder.request()
+
+    def _find_latest(self) -> None:
+        """The worker's job: run the latest Find (earlier ones not yet started are dropped)."""
+        with self._find_lock:
+            request, self._find_request = self._find_request, None
+        if request is None:
+            return
+        phrase, threshold = request
+        names = self.session.find_text(phrase, box_threshold=threshold, wait=False)
+        if names:
+            listing = ", ".join(f"<b>{esc(n)}</b>" for n in names)
+            self._show("ok", f"Found {len(names)} object{'s' if len(names) != 1 else ''} for "
+                             f"<i>{esc(phrase)}</i>: {listing}.")
+        else:
+            self._show("info", f"Nothing found for <i>{esc(phrase)}</i> with a score above {threshold:.2f}: "
+                               "lower <b>min score</b> or rephrase.")
 
     def export(self, folder: str | None = None, stem: str | None = None) -> dict[str, Path]:
         """Export the current object as the Export button does (raises on a problem, unlike the button).
@@ -340,6 +391,21 @@ class MattingWidget(w.VBox):
             self._show("ok", f"Background: {esc(name)}")
         finally:
             self._reset_upload(self.bg_upload)
+
+    def _on_mask_upload(self, change) -> None:
+        files = uploaded_files(change["new"])
+        if not files:
+            return
+        name, content = files[0]
+        try:
+            if not self.session.has_image:
+                self._show("error", "Load an image first, then its mask.")
+                return
+            picture = image_from_bytes(content, name)
+            self.session.set_mask(picture.max(axis=2) >= 128, wait=False)  # white (or any bright colour) = object
+            self._show("ok", f"Matting <b>{esc(self.session.current.name)}</b> from your mask {esc(name)}.")
+        finally:
+            self._reset_upload(self.mask_upload)
 
     def _on_prompts_upload(self, change) -> None:
         if not uploaded_files(change["new"]):
@@ -411,8 +477,22 @@ class MattingWidget(w.VBox):
             if event.get("type") == "mousedown":
                 self._show("error", "Load an image first (Image tab).")
             return
-        gesture = self._pointer.handle(event, background=self.mode.value == 0)
-        if isinstance(gesture, Preview):
+        tool = self.tool.value
+        gesture = self._pointer.handle(event, background=self.mode.value == 0, brush=tool != "prompt")
+        if isinstance(gesture, (PaintPreview, Paint)):
+            radius = max(0.5, self.brush_size.value / self._scale)  # the slider is in screen pixels
+            if isinstance(gesture, PaintPreview):
+                self._preview_stroke = make_stroke(tool, gesture.points, radius)
+                with self.session.lock:
+                    self._render_left()
+                return
+            self._preview_stroke = None
+            self.clear_message()
+            try:
+                self.session.add_stroke(tool, gesture.points, radius, wait=False)
+            finally:
+                self._refresh()
+        elif isinstance(gesture, Preview):
             self._preview_box = gesture.box
             with self.session.lock:
                 self._render_left()
@@ -453,7 +533,8 @@ class MattingWidget(w.VBox):
         s = self.session
         masks = [s.mask(i) if s.has_matte(i) else None for i in range(len(s.objects))]
         view = render.prompt_view(self._image_display, self._scale, [o.prompts for o in s.objects],
-                                  s.current_index, masks, self.show_masks.value, self._preview_box)
+                                  s.current_index, masks, self.show_masks.value, self._preview_box,
+                                  self._preview_stroke)
         self.canvas.value = render.png_bytes(view)
 
     def _render_right(self) -> None:

@@ -13,6 +13,9 @@ from .style import CSS, esc
 
 #: the right panel's views: (button label, value)
 VIEWS = (("Alpha matte", "alpha"), ("Cut-out", "cutout"), ("SAM mask", "mask"))
+#: what a press on the picture does: (button label, value); the brush values are the stroke modes
+TOOLS = (("Click / box", "prompt"), ("Brush: foreground", "fg"), ("Brush: background", "bg"),
+         ("Brush: unknown", "unknown"))
 
 
 class AppButton(w.Button):
@@ -46,6 +49,7 @@ class Controls:
                  real_weights: bool) -> None:
         self._head(model_description, device, real_weights)
         self._toolbar()
+        self._tools()
         self._panels()
         self.status = w.HTML("")
         self.status.add_class("mam-status")
@@ -63,7 +67,7 @@ class Controls:
 
     def children(self) -> list[w.Widget]:
         """The app's rows, top to bottom."""
-        return [self.style_html, self.header, self.warning, self.toolbar, self.panels, self.busy,
+        return [self.style_html, self.header, self.warning, self.toolbar, self.tools_bar, self.panels, self.busy,
                 self.status, self.message_html, self.tabs]
 
     def _head(self, model_description: str, device: str, real_weights: bool) -> None:
@@ -108,6 +112,32 @@ class Controls:
                                self.add_object_button, sep(), self.show_masks])
         self.toolbar.add_class("mam-toolbar")
 
+    def _tools(self) -> None:
+        """The brush (mode and size) and the text prompt (phrase, Find, box threshold)."""
+        self.tool = w.ToggleButtons(options=list(TOOLS), value="prompt", style={"button_width": "auto"},
+                                    tooltips=["Click adds a point, drag draws a box",
+                                              "Paint what is surely the object (alpha 1 there)",
+                                              "Paint what is surely not the object (alpha 0 there)",
+                                              "Paint soft parts (hair, fur, glass): the finest decoder output decides"])
+        self.tool.add_class("mam-tool")
+        self.brush_size = w.IntSlider(value=12, min=1, max=80, description="Brush", continuous_update=False,
+                                      readout=True, layout=w.Layout(width="220px"), style={"description_width": "44px"})
+        self.brush_size.add_class("mam-brush-size")
+        self.text_prompt = w.Text(placeholder="find by text, e.g. the cat", layout=w.Layout(width="220px"))
+        self.text_prompt.add_class("mam-text")
+        self.find_button = AppButton(description="Find", icon="search", layout=w.Layout(width="auto"),
+                                     tooltip="Find every object the text names (Grounding DINO, the 'text' extra); "
+                                             "each box found becomes a new object")
+        self.find_button.add_class("mam-find")
+        self.box_threshold = w.FloatSlider(value=0.35, min=0.0, max=0.95, step=0.05, description="min score",
+                                           continuous_update=False, readout_format=".2f",
+                                           layout=w.Layout(width="220px"), style={"description_width": "64px"})
+        self.box_threshold.add_class("mam-box-threshold")
+        sep = w.HTML("<div class='mam-sep'></div>")
+        self.tools_bar = w.HBox([self.tool, self.brush_size, sep, self.text_prompt, self.find_button,
+                                 self.box_threshold])
+        self.tools_bar.add_class("mam-toolbar")
+
     def _panels(self) -> None:
         """The prompts picture (it takes the mouse) and the result picture with its view buttons."""
         self.canvas = w.Image(format="png")
@@ -144,11 +174,17 @@ class Controls:
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image",
                                    layout=w.Layout(width="auto"))
         self.upload.add_class("mam-upload")
+        self.mask_upload = w.FileUpload(accept="image/*", multiple=False, description="Use my mask",
+                                        layout=w.Layout(width="auto"))
+        self.mask_upload.add_class("mam-mask-upload")
         return w.VBox([
             _row(self.samples, self.load_sample_button),
             _row(self.path, self.load_path_button),
             _row(self.upload, w.HTML("<span class='mam-note'>PNG, JPEG, WebP, BMP or TIFF. The image encoder "
                                      "runs once per image; every click after that reuses its output.</span>")),
+            _row(self.mask_upload, w.HTML("<span class='mam-note'>A mask from another tool, the image's size, white "
+                                          "= object: it replaces SAM's mask for the current object (M2M and the "
+                                          "refinement run on it; the brush still corrects it).</span>")),
         ])
 
     def _refinement_tab(self, refinement: RefinementConfig) -> w.VBox:

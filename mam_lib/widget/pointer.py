@@ -1,11 +1,12 @@
-"""Mouse events on the shown picture, as ipyevents sends them, turned into clicks, boxes and previews.
+"""Mouse events on the shown picture, as ipyevents sends them, turned into clicks, boxes, strokes and previews.
 
 A :class:`Pointer` follows one press-move-release on one displayed picture; it knows nothing of
 widgets or sessions, so it can be driven with plain dicts.
 
 Whether a press is a click or a box depends only on where it began and where it ended (the release,
 or the pointer leaving the picture). The moves in between only draw the box being dragged, so the
-outcome is the same whichever of the throttled moves reach the kernel before the release.
+outcome is the same whichever of the throttled moves reach the kernel before the release. With
+the brush, a press-move-release is a stroke through every position that reached the kernel.
 """
 from __future__ import annotations
 
@@ -38,6 +39,20 @@ class Preview:
     box: tuple[float, float, float, float]
 
 
+@dataclass(frozen=True)
+class Paint:
+    """A finished brush stroke: ``((x, y), ...)`` image pixels from the press to the release."""
+
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class PaintPreview:
+    """A brush stroke in progress, as :class:`Paint`."""
+
+    points: tuple[tuple[float, float], ...]
+
+
 @dataclass
 class _Drag:
     start: tuple[float, float]  # image pixels
@@ -46,6 +61,7 @@ class _Drag:
     label: int
     moved: bool = False  # the latest position followed is DRAG_THRESHOLD or more from the start
     previewing: bool = False  # a box has been drawn for this press (moves near the start redraw it)
+    path: list[tuple[float, float]] | None = None  # the brush's positions (image pixels); None: not painting
 
 
 class Pointer:
@@ -80,10 +96,11 @@ class Pointer:
             return float(event["relativeX"]) * w_ / width, float(event["relativeY"]) * h / height
         return float(event["dataX"]), float(event["dataY"])
 
-    def handle(self, event: dict, background: bool = False) -> Click | Box | Preview | None:
+    def handle(self, event: dict, background: bool = False, brush: bool = False
+               ) -> Click | Box | Preview | Paint | PaintPreview | None:
         """Follow one ``mousedown``/``mousemove``/``mouseup``/``mouseleave`` event; what it completes
-        (a click or a box) or a box to preview, else None. A press is a background point when
-        ``background`` is set or Shift or Alt is held."""
+        (a click, a box or, with ``brush``, a stroke) or what to preview, else None. A press is a
+        background point when ``background`` is set or Shift or Alt is held."""
         kind = event.get("type")
         if kind == "mousedown":
             if event.get("button", 0) != 0:
@@ -91,10 +108,13 @@ class Pointer:
             background = bool(event.get("shiftKey") or event.get("altKey")) or background
             x, y = self.display_xy(event)
             start = (x / self.scale, y / self.scale)
-            self._drag = _Drag(start=start, start_px=(x, y), last=start, label=0 if background else 1)
-            return None
+            self._drag = _Drag(start=start, start_px=(x, y), last=start, label=0 if background else 1,
+                               path=[start] if brush else None)
+            return PaintPreview((start,)) if brush else None
         if self._drag is None:
             return None
+        if self._drag.path is not None:
+            return self._paint(kind, event)
         if kind == "mousemove":
             if event.get("buttons", 1) == 0:  # released outside the picture
                 return self._finish()
@@ -110,6 +130,21 @@ class Pointer:
                 return self._finish()
             self._drag = None
         return None
+
+    def _paint(self, kind: str, event: dict) -> Paint | PaintPreview | None:
+        """Follow the brush: every position is part of the stroke; the release (or leaving the
+        picture, or a move with no button held) ends it."""
+        path = self._drag.path
+        ended = kind in ("mouseup", "mouseleave") or (kind == "mousemove" and event.get("buttons", 1) == 0)
+        if kind in ("mousemove", "mouseup", "mouseleave") and ("relativeX" in event or "dataX" in event):
+            x, y = self.display_xy(event)
+            point = (x / self.scale, y / self.scale)
+            if point != path[-1]:
+                path.append(point)
+        if ended:
+            self._drag = None
+            return Paint(tuple(path))
+        return PaintPreview(tuple(path)) if kind == "mousemove" else None
 
     def _follow(self, event: dict) -> bool:
         """Move the drag's end to ``event``; True when a box is to be drawn: the end is at least

@@ -2,8 +2,11 @@
 
 An object's prompt is what SAM accepts for one mask: any number of points (``(x, y)`` pixels of
 the original image, label 1 = foreground, 0 = background) and at most one box
-(``x0, y0, x1, y1`` pixels). A *merge* object has no prompt of its own: its matte is the union of
-two other objects' mattes (see :func:`mam_lib.widget.session.merge_alpha`).
+(``x0, y0, x1, y1`` pixels) — or, instead of both, a mask of the user's own (it replaces SAM's
+mask, :mod:`mam_lib.inference.guides`). Brush strokes (foreground, background, unknown) may be
+painted over either; they reach the predictor as its ``scribbles`` (:func:`scribble_map`). A *merge*
+object has no prompt of its own: its matte is the union of two other objects' mattes (see
+:func:`mam_lib.widget.session.merge_alpha`).
 
 The JSON file written by :meth:`MattingSession.save_prompts` looks like::
 
@@ -15,24 +18,141 @@ The JSON file written by :meth:`MattingSession.save_prompts` looks like::
                  {"name": "object 2", "box": null, "points": [[300, 150]], "labels": [1]},
                  {"name": "object 1 + object 2", "merge": ["object 1", "object 2"]}]}
 
+An object with strokes or a mask of its own adds (and the file is then version 2)::
+
+     {"name": "object 3", "box": [10, 10, 200, 180], "points": [], "labels": [],
+      "strokes": [{"mode": "bg", "radius": 6.0, "points": [[50, 60], [58, 64]]}],
+      "mask": {"png_base64": "iVBORw0KGgo..."}}
+
+(``mode``: ``fg``, ``bg`` or ``unknown``; ``radius`` in image pixels; the mask as a grey PNG of the
+image's size, white = object.)
+
 Coordinates are always in the pixel frame of the original image; SAM's own 1024 frame is
 derived from them (:func:`sam_prompt_inputs`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+import hashlib
+import io
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from segment_anything.utils.transforms import ResizeLongestSide
 
 from ..errors import PromptError
+from ..inference.guides import BG, FG, UNKNOWN, check_mask
 from ..inference.refinement import RefinementConfig
 from ..inference.sam import IMAGE_SIZE, check_box, check_points
 
 PROMPTS_FORMAT = "mam-prompts"
-PROMPTS_VERSION = 1
+#: The newest version read and written; files without strokes or masks are still written as version 1.
+PROMPTS_VERSION = 2
+#: Brush modes by name (the JSON form) → scribble value (:mod:`mam_lib.inference.guides`).
+STROKE_MODES = {"fg": FG, "bg": BG, "unknown": UNKNOWN}
+_MODE_NAMES = {v: k for k, v in STROKE_MODES.items()}
+#: Largest brush radius, in image pixels.
+MAX_STROKE_RADIUS = 2000.0
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """One brush stroke: a polyline of round dabs.
+
+    Attributes:
+        mode: ``FG`` (1), ``BG`` (2) or ``UNKNOWN`` (3), see :mod:`mam_lib.inference.guides`.
+        radius: the brush's radius in image pixels.
+        points: ``((x, y), ...)`` image pixels along the stroke (one point: a dab).
+    """
+
+    mode: int
+    radius: float
+    points: tuple[tuple[float, float], ...]
+
+    @property
+    def mode_name(self) -> str:
+        return _MODE_NAMES[self.mode]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode_name, "radius": round(float(self.radius), 2),
+                "points": [[round(x, 2), round(y, 2)] for x, y in self.points]}
+
+
+def make_stroke(mode, points, radius: float) -> Stroke:
+    """A checked :class:`Stroke`: ``mode`` a name of :data:`STROKE_MODES` or its value, ``points``
+    ``(N,2)`` finite pixels (N ≥ 1), ``radius`` in (0, :data:`MAX_STROKE_RADIUS`]."""
+    value = STROKE_MODES.get(mode, mode) if isinstance(mode, str) else mode
+    if value not in _MODE_NAMES:
+        raise PromptError(f"a brush mode is one of {sorted(STROKE_MODES)}, got {mode!r}")
+    try:
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        r = float(radius)
+    except (TypeError, ValueError):
+        raise PromptError("a stroke is a list of [x, y] points and a radius") from None
+    if not len(pts) or not np.isfinite(pts).all():
+        raise PromptError("a stroke needs one or more finite [x, y] points")
+    if not (np.isfinite(r) and 0 < r <= MAX_STROKE_RADIUS):
+        raise PromptError(f"a brush radius is in (0, {MAX_STROKE_RADIUS:g}] image pixels, got {radius!r}")
+    return Stroke(int(value), r, tuple((float(x), float(y)) for x, y in pts))
+
+
+def scribble_map(strokes, size: tuple[int, int]) -> np.ndarray:
+    """``(H,W)`` uint8 scribbles (0 = not painted, else the stroke's mode) of ``strokes`` in order:
+    a later stroke paints over an earlier one. Each stroke is OpenCV's round-capped thick polyline."""
+    out = np.zeros(size, np.uint8)
+    for s in strokes:
+        pts = np.rint(np.asarray(s.points, np.float64) * 16).astype(np.int32)  # 4 fractional bits
+        thickness = max(1, int(round(2 * s.radius)))
+        if len(pts) == 1:
+            cv2.circle(out, tuple(int(v) for v in pts[0]), int(round(s.radius * 16)), int(s.mode), -1,
+                       cv2.LINE_8, 4)
+        else:
+            cv2.polylines(out, [pts.reshape(-1, 1, 2)], False, int(s.mode), thickness, cv2.LINE_8, 4)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class MaskPrompt:
+    """A mask of the user's own as an object's prompt: ``array`` ``(H,W)`` bool, compared by content."""
+
+    array: np.ndarray
+    digest: str
+
+    @classmethod
+    def of(cls, mask) -> "MaskPrompt":
+        """From any mask :func:`~mam_lib.inference.guides.check_mask` accepts (of its own size)."""
+        a = np.asarray(mask)
+        m = check_mask(a[..., 0] if a.ndim == 3 and a.shape[2] == 1 else a, a.shape[:2], "the mask")
+        m.setflags(write=False)
+        return cls(m, hashlib.sha1(np.packbits(m).tobytes() + repr(m.shape).encode()).hexdigest())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, MaskPrompt) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def to_dict(self) -> dict[str, Any]:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(self.array.astype(np.uint8) * 255).save(buf, format="PNG", optimize=True)
+        return {"png_base64": base64.b64encode(buf.getvalue()).decode("ascii")}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> "MaskPrompt":
+        from PIL import Image
+
+        try:
+            raw = base64.b64decode(data["png_base64"], validate=True)
+            with Image.open(io.BytesIO(raw)) as img:
+                arr = np.asarray(img.convert("L"))
+        except Exception:  # noqa: BLE001 - any failure is the same problem for the user
+            raise PromptError(f"{where}: 'mask' must be {{\"png_base64\": <a grey PNG, base64>}}") from None
+        return cls.of(arr >= 128)
 
 
 @dataclass(frozen=True)
@@ -45,6 +165,8 @@ class ObjectPrompts:
         labels: one per point, 1 = foreground, 0 = background.
         box: ``(x0, y0, x1, y1)`` pixels, or None.
         merge_of: for a merge object, the names of the two objects it combines (then points and box are empty).
+        strokes: brush strokes painted over the object, oldest first.
+        mask: a mask of the user's own instead of SAM's (then no points and no box), or None.
     """
 
     name: str
@@ -52,6 +174,8 @@ class ObjectPrompts:
     labels: tuple[int, ...] = ()
     box: tuple[float, float, float, float] | None = None
     merge_of: tuple[str, str] | None = None
+    strokes: tuple[Stroke, ...] = ()
+    mask: MaskPrompt | None = None
 
     @property
     def is_merge(self) -> bool:
@@ -59,8 +183,8 @@ class ObjectPrompts:
 
     @property
     def is_empty(self) -> bool:
-        """True when there is nothing to give SAM (no point and no box; merges are never empty)."""
-        return not self.is_merge and not self.points and self.box is None
+        """True when there is nothing to give the predictor (no point, box, mask or stroke; merges are never empty)."""
+        return not self.is_merge and not self.points and self.box is None and self.mask is None and not self.strokes
 
     @property
     def n_foreground(self) -> int:
@@ -71,54 +195,84 @@ class ObjectPrompts:
         return sum(1 for v in self.labels if v == 0)
 
     def key(self) -> tuple:
-        """A hashable key of what SAM sees (the name is not part of it)."""
-        return (self.points, self.labels, self.box)
+        """A hashable key of what the predictor sees (the name is not part of it)."""
+        return (self.points, self.labels, self.box, self.strokes, None if self.mask is None else self.mask.digest)
 
     def with_point(self, x: float, y: float, label: int) -> "ObjectPrompts":
-        return ObjectPrompts(self.name, self.points + ((float(x), float(y)),), self.labels + (int(label),),
-                             self.box, None)
+        return replace(self, points=self.points + ((float(x), float(y)),), labels=self.labels + (int(label),))
 
     def with_box(self, box) -> "ObjectPrompts":
         b = tuple(float(v) for v in np.asarray(box, dtype=np.float32).reshape(4))
-        return ObjectPrompts(self.name, self.points, self.labels, b, None)
+        return replace(self, box=b)
+
+    def with_stroke(self, stroke: Stroke) -> "ObjectPrompts":
+        return replace(self, strokes=self.strokes + (stroke,))
+
+    def with_mask(self, mask: MaskPrompt) -> "ObjectPrompts":
+        """The mask as the prompt: points and box go (the mask replaces SAM's), strokes stay."""
+        return replace(self, points=(), labels=(), box=None, mask=mask)
 
     def cleared(self) -> "ObjectPrompts":
         return ObjectPrompts(self.name)
 
-    def predictor_kwargs(self) -> dict[str, Any]:
-        """``box``, ``points``, ``labels`` as :meth:`MattingPredictor.predict` takes them."""
-        return {
+    def predictor_kwargs(self, size: tuple[int, int] | None = None) -> dict[str, Any]:
+        """``box``, ``points``, ``labels`` as :meth:`MattingPredictor.predict` takes them, and, when
+        the object has them, ``mask`` and ``scribbles`` (drawn at ``size`` ``(H, W)``, which strokes need)."""
+        kw: dict[str, Any] = {
             "box": None if self.box is None else np.asarray(self.box, np.float32),
             "points": np.asarray(self.points, np.float32).reshape(-1, 2) if self.points else None,
             "labels": np.asarray(self.labels, np.int64) if self.points else None,
         }
+        if self.mask is not None:
+            kw["mask"] = self.mask.array
+        if self.strokes:
+            if size is None:
+                raise ValueError("the image size is needed to draw an object's strokes")
+            kw["scribbles"] = scribble_map(self.strokes, size)
+        return kw
 
     def describe(self) -> str:
         """Short text such as ``"box + 2 points (1 fg, 1 bg)"`` or ``"merge of a and b"``."""
         if self.is_merge:
             return f"merge of {self.merge_of[0]!r} and {self.merge_of[1]!r}"
         parts = []
+        if self.mask is not None:
+            parts.append("your mask")
         if self.box is not None:
             parts.append("box")
         n = len(self.points)
         if n:
             parts.append(f"{n} point{'s' if n != 1 else ''} ({self.n_foreground} fg, {self.n_background} bg)")
+        k = len(self.strokes)
+        if k:
+            parts.append(f"{k} stroke{'s' if k != 1 else ''}")
         return " + ".join(parts) if parts else "no prompt"
 
     def to_dict(self) -> dict[str, Any]:
         if self.is_merge:
             return {"name": self.name, "merge": list(self.merge_of)}
-        return {"name": self.name,
-                "box": None if self.box is None else [round(v, 2) for v in self.box],
-                "points": [[round(x, 2), round(y, 2)] for x, y in self.points],
-                "labels": list(self.labels)}
+        out: dict[str, Any] = {"name": self.name,
+                               "box": None if self.box is None else [round(v, 2) for v in self.box],
+                               "points": [[round(x, 2), round(y, 2)] for x, y in self.points],
+                               "labels": list(self.labels)}
+        if self.strokes:
+            out["strokes"] = [s.to_dict() for s in self.strokes]
+        if self.mask is not None:
+            out["mask"] = self.mask.to_dict()
+        return out
+
+    @property
+    def needs_version(self) -> int:
+        """The prompts file version that can hold this object (2 for strokes or a mask)."""
+        return 2 if self.strokes or self.mask is not None else 1
 
 
 def validate_prompts(prompts: ObjectPrompts, size: tuple[int, int]) -> ObjectPrompts:
     """Check ``prompts`` against an image of ``size = (H, W)``; returns them with the box clipped.
 
     Raises :class:`PromptError` for a point outside the image, an empty box (zero width or height),
-    a box entirely outside the image, or labels other than 0/1.
+    a box entirely outside the image, labels other than 0/1, a mask of another size, or a mask
+    together with a box or points.
     """
     if prompts.is_merge:
         return prompts
@@ -127,7 +281,15 @@ def validate_prompts(prompts: ObjectPrompts, size: tuple[int, int]) -> ObjectPro
         box = tuple(float(v) for v in check_box(box, size))
     if prompts.points:
         check_points(np.asarray(prompts.points, np.float32), np.asarray(prompts.labels), size)
-    return ObjectPrompts(prompts.name, prompts.points, prompts.labels, box, None)
+    if prompts.mask is not None:
+        if prompts.mask.array.shape != tuple(size):
+            m = prompts.mask.array.shape
+            raise PromptError(f"the mask is {m[1]}×{m[0]} but the image is {size[1]}×{size[0]}: give a mask of "
+                              "the image's size")
+        if box is not None or prompts.points:
+            raise PromptError(f"{prompts.name!r} is matted from your mask, which replaces SAM's: clear it (Clear "
+                              "prompts) to click or draw a box, or paint corrections with the brush")
+    return replace(prompts, box=box)
 
 
 def _object_from_dict(entry: Any, index: int) -> ObjectPrompts:
@@ -162,7 +324,21 @@ def _object_from_dict(entry: Any, index: int) -> ObjectPrompts:
             box = tuple(float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
         except (TypeError, ValueError):
             raise PromptError(f"{where} ({name!r}): 'box' must be four numbers x0, y0, x1, y1 or null") from None
-    return ObjectPrompts(name, tuple((float(x), float(y)) for x, y in pts), tuple(int(v) for v in labels), box)
+    strokes = entry.get("strokes") or []
+    if not isinstance(strokes, list):
+        raise PromptError(f"{where} ({name!r}): 'strokes' must be a list of {{mode, radius, points}}")
+    parsed = []
+    for j, s in enumerate(strokes):
+        if not isinstance(s, dict):
+            raise PromptError(f"{where} ({name!r}), stroke #{j + 1}: expected {{'mode': ..., 'radius': ..., "
+                              "'points': [[x, y], ...]}")
+        try:
+            parsed.append(make_stroke(s.get("mode"), s.get("points"), s.get("radius")))
+        except PromptError as err:
+            raise PromptError(f"{where} ({name!r}), stroke #{j + 1}: {err}") from None
+    mask = MaskPrompt.from_dict(entry["mask"], f"{where} ({name!r})") if entry.get("mask") is not None else None
+    return ObjectPrompts(name, tuple((float(x), float(y)) for x, y in pts), tuple(int(v) for v in labels), box,
+                         strokes=tuple(parsed), mask=mask)
 
 
 def prompts_from_dict(data: Any) -> tuple[list[ObjectPrompts], str | None, dict | None, dict | None]:

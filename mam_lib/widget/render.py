@@ -11,8 +11,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..inference.guides import BG, FG, UNKNOWN
 from ..io.cutout import checkerboard
 from ..io.images import load_image
+from .prompts import Stroke, scribble_map
 
 #: One colour per object (RGB), used for its mask tint, outline and box; cycles after six objects.
 OBJECT_COLORS: tuple[tuple[int, int, int], ...] = (
@@ -26,6 +28,8 @@ OBJECT_COLORS: tuple[tuple[int, int, int], ...] = (
 FOREGROUND_COLOR = (52, 199, 89)  # point markers, label 1
 BACKGROUND_COLOR = (255, 69, 58)  # point markers, label 0
 BACKGROUNDS = ("checkerboard", "colour", "image")
+#: Brush stroke colours by mode (RGB): foreground, background, unknown.
+STROKE_COLORS = {FG: FOREGROUND_COLOR, BG: BACKGROUND_COLOR, UNKNOWN: (255, 214, 10)}
 
 
 def object_color(index: int) -> tuple[int, int, int]:
@@ -122,9 +126,25 @@ def draw_points(view: np.ndarray, points: Sequence[Sequence[float]], labels: Seq
     return out
 
 
+def draw_strokes(view: np.ndarray, strokes: Sequence[Stroke], scale: float, opacity: float = 0.5) -> np.ndarray:
+    """Brush strokes (image pixels) painted over a display-size view in their modes' colours
+    (:data:`STROKE_COLORS`), half transparent, a later stroke over an earlier one."""
+    if not strokes:
+        return view
+    shown = [Stroke(s.mode, max(0.5, s.radius * scale), tuple((x * scale, y * scale) for x, y in s.points))
+             for s in strokes]
+    marks = scribble_map(shown, view.shape[:2])
+    out = view.copy()
+    for mode, color in STROKE_COLORS.items():
+        m = marks == mode
+        if m.any():
+            out[m] = ((1.0 - opacity) * out[m].astype(np.float32) + opacity * np.float32(color)).astype(np.uint8)
+    return out
+
+
 def prompt_view(image_display: np.ndarray, scale: float, objects: Sequence, current: int,
                 masks: Sequence[np.ndarray | None] = (), show_masks: bool = True,
-                preview_box: Sequence[float] | None = None) -> np.ndarray:
+                preview_box: Sequence[float] | None = None, preview_stroke: Stroke | None = None) -> np.ndarray:
     """The interactive picture: the image, SAM's masks, and the current object's prompts.
 
     Args:
@@ -134,6 +154,7 @@ def prompt_view(image_display: np.ndarray, scale: float, objects: Sequence, curr
             the other objects' masks are outlined in their colours).
         masks: per object, SAM's mask at image size (``(H,W)`` bool) or None.
         preview_box: a box being dragged (image pixels), drawn with the outside dimmed.
+        preview_stroke: a brush stroke being painted (image pixels), drawn over the current object's strokes.
     """
     out = image_display
     if show_masks:
@@ -144,6 +165,8 @@ def prompt_view(image_display: np.ndarray, scale: float, objects: Sequence, curr
             out = tint_mask(out, to_display(masks[current], scale), object_color(current))
     if 0 <= current < len(objects):
         p = objects[current]
+        strokes = tuple(p.strokes) + ((preview_stroke,) if preview_stroke is not None else ())
+        out = draw_strokes(out, strokes, scale)
         if p.box is not None and preview_box is None:
             out = draw_box(out, p.box, scale, object_color(current))
         if p.points:

@@ -65,7 +65,7 @@ from ..io.cutout import save_alpha, save_composite, save_rgba
 from ..errors import PromptError
 from ..io.images import load_image
 from ..inference.refinement import RefinementConfig
-from .prompts import (PROMPTS_FORMAT, PROMPTS_VERSION, ObjectPrompts, prompts_from_dict, refinement_from_dict,
+from .prompts import (PROMPTS_FORMAT, MaskPrompt, ObjectPrompts, make_stroke, prompts_from_dict, refinement_from_dict,
                       refinement_to_dict, validate_prompts)
 
 #: listener(kind, detail). ``"state"``: a change (any method that edits the session);
@@ -545,6 +545,84 @@ class MattingSession:
 
         return self._edit(edit, f"box ({x0:.0f}, {y0:.0f}) – ({x1:.0f}, {y1:.0f})", wait)
 
+    def add_stroke(self, mode, points, radius: float, *, wait: bool = True) -> MattingObject:
+        """Paint a brush stroke on the current object and recompute its matte (``wait=False``: leave
+        it pending). ``mode``: ``"fg"``, ``"bg"`` or ``"unknown"``; ``points``: ``(N,2)`` image pixels
+        along the stroke; ``radius``: image pixels. Foreground and background strokes fix the matte
+        to 1 and 0 where painted and correct the mask M2M reads; unknown strokes hand those pixels to
+        the decoder's finest output (:mod:`mam_lib.inference.guides`). Undo takes a stroke back."""
+        stroke = make_stroke(mode, points, radius)
+        n = len(stroke.points)
+        return self._edit(lambda p: p.with_stroke(stroke),
+                          f"{stroke.mode_name} stroke ({n} point{'s' if n != 1 else ''}, radius {stroke.radius:.0f})",
+                          wait)
+
+    def set_mask(self, mask, *, wait: bool = True) -> MattingObject:
+        """Make a mask of the user's own (``(H,W)`` bool, 0/1, 0..255 or floats in [0, 1], the image's
+        size) the current object's prompt, instead of SAM's: its points and box are removed, its
+        strokes kept. Recomputes the matte (``wait=False``: leaves it pending)."""
+        with self._lock:
+            self._editable()
+        given = MaskPrompt.of(mask)
+        return self._edit(lambda p: p.with_mask(given), "your mask", wait)
+
+    def find_text(self, text: str, *, box_threshold: float | None = None, text_threshold: float | None = None,
+                  wait: bool = True) -> list[str]:
+        """Add one object per box the text detector finds for ``text`` (best score first), each with
+        that box as its prompt, in one undoable step; the first becomes current. Returns their names
+        (empty when nothing passes the thresholds; the status then says so).
+
+        The detector (the predictor's ``detect_text``, the ``text`` extra) runs here, outside the
+        session's lock and one call at a time with the predictor, so call it from a worker thread
+        in a user interface. With ``wait=False`` the mattes are left pending."""
+        phrase = str(text or "").strip()
+        if not phrase:
+            raise PromptError("type what to find first, e.g. \"the cat\"")
+        detect = getattr(self.predictor, "detect_text", None)
+        if detect is None:
+            raise PromptError(f"this predictor ({type(self.predictor).__name__}) takes no text prompts")
+        with self._lock:
+            self._require_image()
+            epoch = self._epoch
+        with self._computing():
+            self._ensure_encoded()
+            self._emit("busy", f"Finding \u201c{phrase}\u201d with the text detector")
+            try:
+                found = detect(phrase, box_threshold=box_threshold, text_threshold=text_threshold)
+            finally:
+                self._emit("idle")
+        with self._lock:
+            if epoch != self._epoch:  # another image was loaded meanwhile
+                return []
+            if not len(found):
+                self.last_action = f"found nothing for \u201c{phrase}\u201d: lower the box threshold or rephrase"
+                self._emit("state")
+                return []
+            self._push(f"find \u201c{phrase}\u201d")
+            names, first = [], len(self._objects)
+            here = self._objects[self._current]
+            merged = any(o.prompts.is_merge and here.name in o.prompts.merge_of for o in self._objects)
+            if here.prompts.is_empty and not merged:  # the empty object in hand becomes the first one
+                first = self._current
+                del self._objects[first]
+            for i, det in enumerate(found):
+                base = f"{det.phrase or phrase} {i + 1}".strip()
+                name, k = base, 2
+                while name in [o.name for o in self._objects]:
+                    name, k = f"{base} ({k})", k + 1
+                prompts = validate_prompts(ObjectPrompts(name).with_box(det.box), self.size)
+                self._objects.insert(first + i, MattingObject(prompts))
+                names.append(name)
+            self._current = first
+            self.latency = None
+            self._awaiting = None
+            self.last_action = f"found {len(names)} object{'s' if len(names) != 1 else ''} for \u201c{phrase}\u201d"
+            self._settle()
+            self._emit("state")
+        if wait:
+            self.compute_pending()
+        return names
+
     def set_prompts(self, box: Sequence[float] | None = None, points=None, labels=None, *,
                     wait: bool = True) -> MattingObject:
         """Replace the current object's whole prompt at once (one SAM + M2M run; ``wait=False``:
@@ -731,7 +809,8 @@ class MattingSession:
                     self._ensure_encoded()
                     self._emit("busy", computing_message(job.prompts))
                     try:
-                        result = self.predictor.predict(**job.prompts.predictor_kwargs(), refinement=job.refinement)
+                        result = self.predictor.predict(**job.prompts.predictor_kwargs(self.size),
+                                                        refinement=job.refinement)
                     finally:
                         self._emit("idle")
             except Exception as err:
@@ -911,7 +990,8 @@ class MattingSession:
         with self._lock:
             self._require_image()
             h, w = self.size
-            return {"format": PROMPTS_FORMAT, "version": PROMPTS_VERSION,
+            version = max(o.prompts.needs_version for o in self._objects)
+            return {"format": PROMPTS_FORMAT, "version": version,
                     "image": {"name": self.image_name, "width": int(w), "height": int(h)},
                     "current": self.current.name, "refinement": refinement_to_dict(self.refinement),
                     "objects": [o.prompts.to_dict() for o in self._objects]}
