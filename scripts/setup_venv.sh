@@ -34,5 +34,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 import torch, torchvision, segment_anything  # fails loudly if the pinned pair does not import together
 print(f"ok: torch {torch.__version__}, torchvision {torchvision.__version__}")
 PY
+  # pymatting (cut-out colours, baselines) compiles its numba kernels on first import; do it once here,
+  # where a wait is expected, rather than in the first demo or cut-out (the result is cached)
+  echo "compiling pymatting's kernels once (cached afterwards; a minute or two)"
+  .venv/bin/python -c "import pymatting" >/dev/null
   echo "$want" > "$stamp"
 fi

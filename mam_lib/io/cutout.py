@@ -7,6 +7,14 @@ for JPEG. PNG, JPEG and TIFF files carry the tag :data:`mam_lib.io.outputs.SOFTW
 "Software", JPEG comment), by which :func:`mam_lib.io.outputs.is_own_image` recognises the
 files the project wrote (WebP files are not tagged). A matte with NaN or infinite values is
 refused rather than written as zeros.
+
+**Foreground colours.** Cut-outs and composites use the object's estimated foreground colour ``F``
+where the matte is fractional (:func:`mam_lib.io.foreground.estimate_foreground`), not the image's
+colours, which still hold the old background there: an RGBA file stores ``F`` (straight, not
+premultiplied) with ``α``, so any editor's ``αF + (1−α)B`` gives clean edges. ``estimate_fg=False``
+writes the image's own colours, as before; ``fg=`` passes colours already estimated (one estimate
+shared by a cut-out and a composite of the same matte). Pixels with ``α`` = 0 or 1 (8-bit) keep
+the image's colours either way.
 """
 from __future__ import annotations
 
@@ -20,7 +28,8 @@ from PIL import Image
 
 from .atomic import atomic_path
 from ..errors import ConfigError, ImageReadError, MamError, OutputError
-from .images import load_image
+from .foreground import estimate_foreground, foreground_to_uint8
+from .images import image_to_uint8, load_image
 from .outputs import SOFTWARE_TAG
 
 #: Extension → PIL format of the files the writers produce.
@@ -40,12 +49,50 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
 
 
-def rgba_cutout(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``(H,W,4)`` uint8: the image's colours with the matte as the alpha channel."""
+def _given_fg(fg: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A foreground passed by the caller as ``(H,W,3)`` float32 in [0,1] (float kept unrounded)."""
+    u8 = image_to_uint8(fg, "fg")  # the image rules: shape, dtype, range, NaN
+    if u8.shape[:2] != tuple(size):
+        raise ImageReadError(f"image {tuple(size)} and fg {u8.shape[:2]} differ in size: give the foreground "
+                             "estimated for this image and matte")
+    f = np.asarray(fg)
+    if np.issubdtype(f.dtype, np.floating) and f.ndim == 3 and f.shape[2] == 3:
+        return np.clip(f.astype(np.float32, copy=False), 0.0, 1.0)
+    return u8.astype(np.float32) / np.float32(255)
+
+
+def foreground_colors(image: np.ndarray, alpha: np.ndarray, estimate_fg: bool = True,
+                      fg: "np.ndarray | None" = None) -> np.ndarray:
+    """The colours a cut-out or composite uses: ``(H,W,3)`` float32 in [0,1].
+
+    ``fg`` when given (``(H,W,3)`` uint8, or float in [0,1]); else the estimated foreground
+    (``estimate_fg``, :func:`~mam_lib.io.foreground.estimate_foreground`, band only); else the
+    image's colours. ``image``: ``(H,W,3)`` uint8; ``alpha``: ``(H,W)`` float in [0,1].
+    """
+    img = image_to_uint8(image, "the image")
+    if fg is not None:
+        return _given_fg(fg, img.shape[:2])
+    if estimate_fg:
+        return estimate_foreground(img, alpha)
+    return img.astype(np.float32) / np.float32(255)
+
+
+def rgba_cutout(image: np.ndarray, alpha: np.ndarray, *, estimate_fg: bool = True,
+                fg: "np.ndarray | None" = None) -> np.ndarray:
+    """``(H,W,4)`` uint8: the foreground colours (straight) with the matte as the alpha channel.
+
+    ``image``: ``(H,W,3)`` uint8 (or a path, or any array :func:`load_image` accepts);
+    ``alpha``: ``(H,W)`` float in [0,1]. The colours are the estimated foreground where the
+    8-bit alpha is neither 0 nor 255 (``estimate_fg=False``: the image's colours everywhere);
+    ``fg`` gives them ready-made (see :func:`foreground_colors`).
+    """
     img = load_image(image)
     if img.shape[:2] != np.shape(alpha):
         raise ImageReadError(f"image {img.shape[:2]} and alpha {np.shape(alpha)} differ in size")
-    return np.dstack([img, alpha_to_uint8(alpha)])
+    a8 = alpha_to_uint8(alpha)
+    if fg is None and not estimate_fg:
+        return np.dstack([img, a8])
+    return np.dstack([foreground_to_uint8(foreground_colors(img, alpha, estimate_fg, fg)), a8])
 
 
 def check_color(color, what: str = "background colour") -> tuple[int, int, int]:
@@ -75,13 +122,22 @@ def _background(background, size: tuple[int, int]) -> np.ndarray:
     return bg.astype(np.float32)
 
 
-def composite(image: np.ndarray, alpha: np.ndarray, background: "Sequence[int] | np.ndarray | str | os.PathLike" = (0, 177, 64)) -> np.ndarray:
-    """``I = αF + (1−α)B`` with the image as F: ``(H,W,3)`` uint8.
+def composite(image: np.ndarray, alpha: np.ndarray, background: "Sequence[int] | np.ndarray | str | os.PathLike" = (0, 177, 64),
+              *, estimate_fg: bool = True, fg: "np.ndarray | None" = None) -> np.ndarray:
+    """``αF + (1−α)B`` on a new background ``B``: ``(H,W,3)`` uint8.
 
-    ``background`` is an RGB colour (default green screen), an image array or a path; an image of
-    another size is resized to fit (the matte is not moved).
+    ``F`` is the estimated foreground colour (``estimate_fg=False``: the image's colours, which
+    carry the old background into soft edges; ``fg``: colours given, see :func:`foreground_colors`).
+    ``alpha``: ``(H,W)`` float in [0,1]. ``background`` is an RGB colour (default green screen),
+    an image array or a path; an image of another size is resized to fit (the matte is not moved).
     """
-    img = load_image(image).astype(np.float32)
+    img_u8 = load_image(image)
+    if fg is None and not estimate_fg:
+        img = img_u8.astype(np.float32)
+    else:
+        if img_u8.shape[:2] != np.shape(alpha):
+            raise ImageReadError(f"image {img_u8.shape[:2]} and alpha {np.shape(alpha)} differ in size")
+        img = foreground_colors(img_u8, alpha, estimate_fg, fg) * np.float32(255)
     a = np.asarray(alpha, dtype=np.float32)[..., None]
     bg = _background(background, img.shape[:2])
     return np.clip(np.rint(a * img + (1.0 - a) * bg), 0, 255).astype(np.uint8)
@@ -138,11 +194,23 @@ def save_alpha(path: "str | os.PathLike", alpha: np.ndarray) -> Path:
     return _save(path, alpha_to_uint8(alpha))
 
 
-def save_rgba(path: "str | os.PathLike", image: np.ndarray, alpha: np.ndarray) -> Path:
-    """Write the RGBA cut-out (transparent where α = 0) as PNG, TIFF or WebP."""
-    return _save(path, rgba_cutout(image, alpha), needs_alpha=True)
+def save_rgba(path: "str | os.PathLike", image: np.ndarray, alpha: np.ndarray, *, estimate_fg: bool = True,
+              fg: "np.ndarray | None" = None) -> Path:
+    """Write the RGBA cut-out (transparent where α = 0) as PNG, TIFF or WebP.
+
+    Its colours are the estimated foreground (``estimate_fg=False``: the image's; ``fg``: given),
+    as :func:`rgba_cutout`.
+    """
+    output_format(path, needs_alpha=True)  # a wrong extension is refused before the estimate
+    return _save(path, rgba_cutout(image, alpha, estimate_fg=estimate_fg, fg=fg), needs_alpha=True)
 
 
-def save_composite(path: "str | os.PathLike", image: np.ndarray, alpha: np.ndarray, background=(0, 177, 64)) -> Path:
-    """Write the composite on ``background`` (a colour, an image array or a path) in the format of the extension."""
-    return _save(path, composite(image, alpha, background))
+def save_composite(path: "str | os.PathLike", image: np.ndarray, alpha: np.ndarray, background=(0, 177, 64), *,
+                   estimate_fg: bool = True, fg: "np.ndarray | None" = None) -> Path:
+    """Write the composite on ``background`` (a colour, an image array or a path) in the format of the extension.
+
+    The object's colours are the estimated foreground (``estimate_fg=False``: the image's; ``fg``:
+    given), as :func:`composite`.
+    """
+    output_format(path)
+    return _save(path, composite(image, alpha, background, estimate_fg=estimate_fg, fg=fg))

@@ -61,7 +61,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..io.atomic import atomic_write_text
-from ..io.cutout import save_alpha, save_composite, save_rgba
+from ..io.cutout import foreground_colors, save_alpha, save_composite, save_rgba
 from ..errors import PromptError
 from ..io.images import load_image
 from ..inference.refinement import RefinementConfig
@@ -1055,8 +1055,9 @@ class MattingSession:
                name: str | int | None = None) -> dict[str, Path]:
         """Write an object's matte (default: current) as files people use, atomically.
 
-        Writes ``<stem>_alpha.png`` (8-bit grey), ``<stem>_rgba.png`` (the cut-out with the matte as
-        alpha channel), ``<stem>_composite.png`` (on ``background``: an RGB colour, an image array or a
+        Writes ``<stem>_alpha.png`` (8-bit grey), ``<stem>_rgba.png`` (the cut-out: the estimated
+        foreground colours, :mod:`mam_lib.io.foreground`, with the matte as alpha channel),
+        ``<stem>_composite.png`` (on ``background``: an RGB colour, an image array or a
         path) and ``<stem>_prompts.json`` (all objects, see :meth:`save_prompts`). ``stem`` defaults to
         the image's name plus the object's. A matte still pending is computed first. Returns the
         paths by kind.
@@ -1080,11 +1081,12 @@ class MattingSession:
             if any(sep in stem for sep in ("/", "\\")) or stem in (".", ".."):
                 raise PromptError(f"the file name stem {stem!r} must not contain a folder; set the folder separately")
             alpha, image, prompts_json = self.alpha(obj.name), self.image, self.to_json()
+        fg = foreground_colors(image, alpha)  # estimated once for the cut-out and the composite
         try:
             paths = {
                 "alpha": save_alpha(folder / f"{stem}_alpha.png", alpha),
-                "rgba": save_rgba(folder / f"{stem}_rgba.png", image, alpha),
-                "composite": save_composite(folder / f"{stem}_composite.png", image, alpha, background),
+                "rgba": save_rgba(folder / f"{stem}_rgba.png", image, alpha, fg=fg),
+                "composite": save_composite(folder / f"{stem}_composite.png", image, alpha, background, fg=fg),
                 "prompts": atomic_write_text(folder / f"{stem}_prompts.json", prompts_json + "\n"),
             }
         except PermissionError as err:

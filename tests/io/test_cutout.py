@@ -16,15 +16,20 @@ def test_files_round_trip(tmp_path):
     alpha = rng.random((20, 30)).astype(np.float32)
     save_alpha(tmp_path / "a.png", alpha)
     np.testing.assert_allclose(load_alpha(tmp_path / "a.png"), alpha, atol=0.5 / 255 + 1e-6)
-    save_rgba(tmp_path / "c.png", image, alpha)
+    save_rgba(tmp_path / "c.png", image, alpha, estimate_fg=False)  # the image's own colours
     rgba = np.asarray(Image.open(tmp_path / "c.png"))
     assert rgba.shape == (20, 30, 4)
     np.testing.assert_array_equal(rgba[..., :3], image)
-    save_composite(tmp_path / "g.png", image, alpha, (0, 255, 0))
+    np.testing.assert_array_equal(rgba[..., 3], np.rint(alpha * 255).astype(np.uint8))
+    save_composite(tmp_path / "g.png", image, alpha, (0, 255, 0), estimate_fg=False)
     comp = np.asarray(Image.open(tmp_path / "g.png")).astype(np.float32)
     expect = alpha[..., None] * image + (1 - alpha[..., None]) * np.array([0, 255, 0])
     assert np.abs(comp - expect).max() <= 0.5 + 1e-3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "c.png", "g.png"]
+    save_rgba(tmp_path / "f.png", image, alpha)  # by default: the estimated foreground, same alpha
+    estimated = np.asarray(Image.open(tmp_path / "f.png"))
+    np.testing.assert_array_equal(estimated[..., 3], rgba[..., 3])
+    assert (estimated[..., :3] != image).any()
 
 
 def test_composite_on_an_image_background_of_another_size():

@@ -18,7 +18,7 @@ import papermill
 import pytest
 from PIL import Image
 
-from mam_lib.io.cutout import alpha_to_uint8, composite
+from mam_lib.io.cutout import alpha_to_uint8, composite, rgba_cutout
 from mam_lib.errors import ImageReadError, PromptError
 from mam_lib.io.images import load_alpha, load_image
 from mam_lib.inference.refinement import RefinementConfig
@@ -222,7 +222,7 @@ def test_export_writes_the_matte_the_cutout_the_composite_and_the_prompts(sessio
     rgba = np.asarray(Image.open(paths["rgba"]))
     assert rgba.shape == (H, W, 4)
     np.testing.assert_array_equal(rgba[..., 3], alpha_to_uint8(alpha))
-    np.testing.assert_array_equal(rgba[..., :3], image)
+    np.testing.assert_array_equal(rgba, rgba_cutout(image, alpha))  # the estimated foreground colours
     np.testing.assert_array_equal(load_image(paths["composite"]), composite(image, alpha, (10, 20, 30)))
     np.testing.assert_allclose(load_alpha(paths["alpha"]), alpha, atol=0.5 / 255 + 1e-6)
     assert json.loads(paths["prompts"].read_text())["objects"][0]["box"] == [30, 20, 130, 100]
