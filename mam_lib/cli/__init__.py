@@ -11,7 +11,8 @@ would replace an input) are raised as :class:`mam_lib.errors.MamError` and print
 command line. A file-system error that no check caught (``OSError``) is printed the same way.
 ``MAM_DEBUG=1`` shows the traceback as well. Exit statuses: 0 success, 1 a command that ran but
 produced nothing (``mam predict-benchmark`` with no prediction), 2 a user error, 3 ``mam eval
---strict`` with files not evaluated, 130 interrupted.
+--strict`` with files not evaluated or ``mam matte DIR`` with images that failed (the others are
+written), 130 interrupted.
 """
 from __future__ import annotations
 

@@ -4,23 +4,54 @@ With ``--text`` every box the text detector finds becomes an instance, best scor
 instance is written to the names given; several are numbered: instance ``i`` (1 = best) of
 ``-o cut.png`` goes to ``cut_1.png``, ``cut_2.png``, …, and likewise for ``--alpha-out`` and
 ``--composite-out``. ``--max-instances 1`` always writes just the best one, under the names given.
+
+``mam matte DIR --prompts prompts.json -o OUT/`` mattes every image of a folder: see
+:mod:`mam_lib.cli.matte_folder` (the runner) and :mod:`mam_lib.cli.batch_prompts` (the prompts file).
 """
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ..errors import MamError
 from ._common import add_overwrite, add_text_options, at_least, check_checkpoints, check_device, text_config
 
+DESCRIPTION = """\
+Write an RGBA cut-out (and optionally the alpha and a composite) of the object selected by a
+box and/or points, or of each object a text names (Grounding DINO turns the text into boxes;
+needs the 'text' extra). Several text instances are numbered: cut.png → cut_1.png, cut_2.png,
+… (1 = best score).
+
+Folder mode: mam matte DIR --prompts prompts.json -o OUT/
+  Every image of DIR with a prompt gets OUT/<stem>_cutout.png and OUT/<stem>_alpha.png (and
+  OUT/<stem>_composite.png with --composite). Several objects: <stem>_<object>_cutout.png; the
+  instances of a text: <stem>_1_cutout.png, <stem>_2_cutout.png, … The prompts file (JSON,
+  see docs/batch.md) gives each image's prompts by file name:
+    {"format": "mam-batch-prompts", "version": 1, "images": {
+       "cat.jpg":   {"box": [40, 30, 300, 260]},
+       "dog.png":   {"points": [[120, 90], [10, 10]], "labels": [1, 0]},
+       "birds.jpg": {"text": "the bird"},
+       "pair.png":  [{"name": "left", "box": [0, 0, 200, 300]},
+                     {"name": "right", "points": [[300, 150]]}],
+       "photo.jpg": "photo_object_1_prompts.json"}}
+  a value is an object, a list of objects, or the widget's prompts export (the JSON itself, or
+  its file, relative to the prompts file). --box/--point/--bg-point/--text give the prompt of
+  the images the file does not list (of all images without --prompts); images with no prompt
+  are counted and left alone. OUT must not be DIR, lie inside it or contain it.
+  Resumable: an image already done with the same prompts and settings (its record in
+  OUT/.mam_matte/) is skipped; --overwrite does every image again. An image that fails (cannot
+  be read, a prompt outside it, a text that finds nothing) is reported and the others go on.
+  The run ends with a summary (also written to OUT/matte_summary.json).
+  Exit status: 0 no image failed; 3 some images failed (the others are written); 2 a problem
+  found before the first image (then no image is matted).
+"""
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("matte", help="matte one object of an image from a box, point or text prompt",
-                              description="Write an RGBA cut-out (and optionally the alpha and a composite) of the "
-                                          "object selected by a box and/or points, or of each object a text names "
-                                          "(Grounding DINO turns the text into boxes; needs the 'text' extra). "
-                                          "Several text instances are numbered: cut.png → cut_1.png, cut_2.png, … "
-                                          "(1 = best score).")
-    p.add_argument("image", help="input image (PNG, JPEG, …)")
+    p = subparsers.add_parser("matte", help="matte objects of an image (or of every image of a folder) from box, "
+                                            "point or text prompts",
+                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("image", help="input image (PNG, JPEG, …), or a folder of images (folder mode)")
     p.add_argument("--box", nargs=4, type=float, metavar=("X0", "Y0", "X1", "Y1"), help="box prompt in pixels")
     p.add_argument("--point", nargs=2, type=float, action="append", metavar=("X", "Y"), default=None,
                    help="foreground point (repeatable)")
@@ -31,11 +62,20 @@ def register(subparsers) -> None:
     add_text_options(p, "default 0.35", "default 0.25")
     p.add_argument("--max-instances", type=int, default=None, metavar="N",
                    help="with --text: matte at most the N best boxes (default: all; 3 for --text-model tiny)")
-    p.add_argument("-o", "--out", required=True, help="RGBA cut-out PNG to write")
-    p.add_argument("--alpha-out", default=None, help="also write the alpha matte PNG here")
-    p.add_argument("--composite-out", default=None, help="also write a composite PNG here")
+    p.add_argument("-o", "--out", required=True,
+                   help="RGBA cut-out PNG to write; in folder mode the output folder (not inside the input folder)")
+    p.add_argument("--alpha-out", default=None, help="also write the alpha matte PNG here (one image)")
+    p.add_argument("--composite-out", default=None, help="also write a composite PNG here (one image)")
+    p.add_argument("--prompts", default=None, metavar="FILE.json",
+                   help="folder mode: the prompts of the folder's images by file name (format: docs/batch.md)")
+    p.add_argument("--composite", action="store_true",
+                   help="folder mode: also write OUT/<stem>_composite.png on --background")
+    p.add_argument("--no-progress", action="store_true", help="folder mode: hide the progress bar")
     p.add_argument("--background", default="0,177,64", help="composite background: R,G,B or an image path")
     p.add_argument("--guidance", choices=("alpha", "mask"), default="alpha")
+    p.add_argument("--no-fg-estimation", action="store_true",
+                   help="cut-outs and composites keep the image's own colours where the matte is fractional, "
+                        "instead of the estimated foreground colours (which hold none of the old background)")
     p.add_argument("--sam-variant", default=None, choices=("vit_b", "vit_l", "vit_h", "tiny"),
                    help="SAM variant (default: vit_b with cached checkpoints, else tiny)")
     p.add_argument("--sam-checkpoint", default=None, help="SAM checkpoint path")
@@ -102,10 +142,18 @@ def run(args) -> int:
 
     import numpy as np
 
-    from ..io.cutout import save_alpha, save_composite, save_rgba
     from ..io.images import open_image
     from ..inference.predictor import build_predictor
 
+    if Path(args.image).is_dir():
+        from .matte_folder import run_folder
+
+        return run_folder(args, _background(args.background) if args.composite else None)
+    for option, given, instead in (("--prompts", args.prompts, "--box/--point/--text"),
+                                   ("--composite", args.composite, "--composite-out FILE")):
+        if given:
+            raise MamError(f"{option} goes with a folder of images (mam matte DIR {option} … -o OUT/); for one "
+                           f"image use {instead}")
     spatial = args.box is not None or bool(args.point) or bool(args.bg_point)
     if args.text is None and not spatial:
         raise MamError("give a prompt: --box X0 Y0 X1 Y1 and/or --point X Y, or --text PHRASE")
@@ -137,14 +185,8 @@ def run(args) -> int:
     points = (args.point or []) + (args.bg_point or [])
     labels = [1] * len(args.point or []) + [0] * len(args.bg_point or [])
     result = predictor.predict(box=args.box, points=points or None, labels=labels or None, guidance=args.guidance)
-    save_rgba(args.out, predictor.image, result.alpha)
-    print(f"wrote {args.out}")
-    if args.alpha_out:
-        save_alpha(args.alpha_out, result.alpha)
-        print(f"wrote {args.alpha_out}")
-    if args.composite_out:
-        save_composite(args.composite_out, predictor.image, result.alpha, background)
-        print(f"wrote {args.composite_out}")
+    _write(predictor.image, result.alpha, args.out, args.alpha_out, args.composite_out, background,
+           not args.no_fg_estimation)
     print(f"alpha coverage {float(np.mean(result.alpha)):.3f}; {result.timings['total']:.0f} ms after encoding")
     return 0
 
@@ -175,23 +217,31 @@ def _write_instances(args, predictor, detections, per, background) -> int:
     """Matte each detected box and write every instance's files."""
     import numpy as np
 
-    from ..io.cutout import save_alpha, save_composite, save_rgba
-
     results = predictor.matte_detections(detections, guidance=args.guidance)
     for i, (result, outs) in enumerate(zip(results, per), 1):
         det = result.detection
         print(f"instance {i}/{len(results)}: {det.phrase!r} score {det.score:.2f}, box "
               f"[{', '.join(f'{v:.0f}' for v in det.box)}], alpha coverage {float(np.mean(result.alpha)):.3f}")
         out, alpha_out, composite_out = outs.values()
-        save_rgba(out, predictor.image, result.alpha)
-        print(f"wrote {out}")
-        if alpha_out:
-            save_alpha(alpha_out, result.alpha)
-            print(f"wrote {alpha_out}")
-        if composite_out:
-            save_composite(composite_out, predictor.image, result.alpha, background)
-            print(f"wrote {composite_out}")
+        _write(predictor.image, result.alpha, out, alpha_out, composite_out, background, not args.no_fg_estimation)
     matting = sum(r.timings["total"] for r in results)
     print(f"{len(results)} instance(s) of {args.text!r}; detector {results[0].timings['detect']:.0f} ms, matting "
           f"{matting:.0f} ms after encoding")
     return 0
+
+
+def _write(image, alpha, out: str, alpha_out: str | None, composite_out: str | None, background,
+           estimate_fg: bool) -> None:
+    """Write one matte's cut-out (and alpha, composite), saying so; the cut-out and the composite
+    share one foreground estimate."""
+    from ..io.cutout import foreground_colors, save_alpha, save_composite, save_rgba
+
+    fg = foreground_colors(image, alpha) if estimate_fg and composite_out else None
+    save_rgba(out, image, alpha, estimate_fg=estimate_fg, fg=fg)
+    print(f"wrote {out}")
+    if alpha_out:
+        save_alpha(alpha_out, alpha)
+        print(f"wrote {alpha_out}")
+    if composite_out:
+        save_composite(composite_out, image, alpha, background, estimate_fg=estimate_fg, fg=fg)
+        print(f"wrote {composite_out}")
