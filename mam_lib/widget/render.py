@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ..inference.guides import BG, FG, UNKNOWN
-from ..io.cutout import checkerboard
+from ..io.cutout import checkerboard, foreground_colors
 from ..io.images import load_image
 from .prompts import Stroke, scribble_map
 
@@ -197,11 +197,18 @@ def background_array(background, size: tuple[int, int], square: int = 12) -> np.
     return bg
 
 
-def cutout_view(image_display: np.ndarray, alpha: np.ndarray, scale: float, background="checkerboard") -> np.ndarray:
-    """The cut-out ``αF + (1−α)B`` at display size on a checkerboard, a colour or an image."""
-    a = to_display(np.asarray(alpha, np.float32), scale, cv2.INTER_AREA)[..., None]
+def cutout_view(image_display: np.ndarray, alpha: np.ndarray, scale: float, background="checkerboard",
+                estimate_fg: bool = True) -> np.ndarray:
+    """The cut-out ``αF + (1−α)B`` at display size on a checkerboard, a colour or an image.
+
+    ``F`` is the foreground colour estimated at display size (:mod:`mam_lib.io.foreground`, as the
+    exported files use at full size; a preview costs a fraction of it), or the image's colours
+    with ``estimate_fg=False``."""
+    a = to_display(np.asarray(alpha, np.float32), scale, cv2.INTER_AREA)
     bg = background_array(background, image_display.shape[:2])
-    out = a * image_display.astype(np.float32) + (1.0 - a) * bg.astype(np.float32)
+    fg = foreground_colors(image_display, a, estimate_fg) * np.float32(255)
+    a = a[..., None]
+    out = a * fg + (1.0 - a) * bg.astype(np.float32)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
