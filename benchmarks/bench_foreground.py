@@ -43,6 +43,8 @@ from mam_lib.io.atomic import atomic_write_text
 from mam_lib.io.cutout import rgba_cutout
 from mam_lib.io.foreground import DEFAULT_MARGIN, DEFAULT_TILE, band_tiles, estimate_foreground, transition_band
 
+from machine import cores_and_cpu  # noqa: E402 (benchmarks/machine.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -51,15 +53,7 @@ def machine() -> str:
 
     import numba  # not pymatting: the first call is timed with its import
 
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{os.cpu_count()} cores, {cpu}, python {platform.python_version()}, numpy {np.__version__}, "
+    return (f"{cores_and_cpu()}, python {platform.python_version()}, numpy {np.__version__}, "
             f"numba {numba.__version__} ({numba.get_num_threads()} threads, layer {numba.config.THREADING_LAYER}), "
             f"pymatting {version('pymatting')}")
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -53,23 +52,17 @@ from mam_lib.inference.sam import SamPrediction, build_sam
 from mam_lib.io.atomic import atomic_write_text
 from mam_lib.io.images import load_alpha, load_image
 
+from machine import cores_and_cpu  # noqa: E402 (benchmarks/machine.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data_samples" / "demo"
 STAGES = ("sam", "m2m", "refine", "total")
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     cap = torch.backends.cpu.get_cpu_capability()
     bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    return (f"{os.cpu_count()} cores, {cpu}, torch {torch.__version__} ({torch.get_num_threads()} threads, "
+    return (f"{cores_and_cpu()}, torch {torch.__version__} ({torch.get_num_threads()} threads, "
             f"CPU capability {cap}, oneDNN bf16 {'yes' if bf16 else 'no'})")
 
 
