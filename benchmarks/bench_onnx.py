@@ -30,15 +30,7 @@ from mam_lib.inference.m2m import calibrated_random_m2m, m2m_example_inputs
 from mam_lib.inference.onnx_export import OnnxM2M, export_m2m_onnx, require_onnx
 from mam_lib.io.atomic import atomic_write_text
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
+from machine import cpu_model  # noqa: E402 (benchmarks/machine.py)
 
 
 def nproc() -> int:

@@ -24,6 +24,10 @@ class ImageReadError(MamError):
     """An image cannot be read or has an unsupported layout."""
 
 
+class VideoReadError(ImageReadError):
+    """A clip (a video file or a folder of frames) cannot be read: missing, damaged, an unknown codec."""
+
+
 class DatasetError(MamError):
     """A data folder has an unexpected layout, unpaired or mismatched files."""
 

@@ -56,3 +56,18 @@ def text_config(args, base=None, **changes):
         if value is not None and not 0.0 <= value <= 1.0:
             raise ConfigError(f"{option} must lie in [0, 1], got {value:g}")
     return cfg.with_(box_threshold=args.box_threshold, text_threshold=args.text_threshold, **changes)
+
+
+def background_option(spec: str):
+    """``--background``: an ``R,G,B`` colour (each 0..255) or the path of an existing image file."""
+    from pathlib import Path
+
+    from ..errors import MamError
+    from ..io.cutout import check_color
+
+    parts = spec.split(",")
+    if len(parts) == 3 and all(s.strip().lstrip("+-").replace(".", "", 1).isdigit() for s in parts):
+        return check_color([s.strip() for s in parts], "--background colour")
+    if not Path(spec).is_file():
+        raise MamError(f"--background must be R,G,B (each 0..255) or an existing image file, got {spec!r}")
+    return spec

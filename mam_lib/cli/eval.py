@@ -1,4 +1,4 @@
-"""``mam eval --pred DIR --gt DIR [--trimap DIR] [--region unknown|all]`` or ``--benchmark NAME --root DIR``."""
+"""``mam eval --pred DIR --gt DIR [--trimap DIR] [--region unknown|all] [--temporal]`` or ``--benchmark NAME --root DIR``."""
 from __future__ import annotations
 
 import sys
@@ -33,6 +33,10 @@ def register(subparsers) -> None:
                    help="Conn's component rule: the Python evaluation code of the literature (default) or "
                         "Adobe's MATLAB code")
     p.add_argument("--csv", default=None, help="per-image CSV to write (default: PRED/metrics.csv)")
+    p.add_argument("--temporal", action="store_true",
+                   help="the folders are the frames of one clip (in name order): add dtSSD and MESSDdt per frame")
+    p.add_argument("--flow", choices=("farneback", "none"), default="farneback",
+                   help="with --temporal: MESSDdt's motion, optical flow of the ground truth (default) or none")
     p.add_argument("--strict", action="store_true", help="exit with status 3 when any file could not be evaluated")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_overwrite(p, "an existing --csv file that is not a metrics table of this command")
@@ -77,7 +81,8 @@ def run(args) -> int:
     if csv_path.suffix.lower() != ".csv":
         raise MamError(f"--csv {str(csv_path)!r} should end in .csv (it is a table of metrics)")
     result = evaluate_folders(args.pred, gt, trimap, region=region, instances=instances or "none", match=args.match,
-                              conn_reference=args.conn_reference, progress=not args.no_progress)
+                              conn_reference=args.conn_reference, progress=not args.no_progress,
+                              temporal=args.temporal, flow=args.flow)
     print(format_table(result, title=title))
     if not result.rows:
         raise MamError(f"nothing could be evaluated: no file of {args.pred!r} pairs with a readable ground truth "

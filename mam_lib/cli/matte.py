@@ -14,7 +14,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import MamError
-from ._common import add_overwrite, add_text_options, at_least, check_checkpoints, check_device, text_config
+from ._common import (add_overwrite, add_text_options, at_least, background_option, check_checkpoints, check_device,
+                      text_config)
 
 DESCRIPTION = """\
 Write an RGBA cut-out (and optionally the alpha and a composite) of the object selected by a
@@ -85,17 +86,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _background(spec: str):
-    parts = spec.split(",")
-    if len(parts) == 3 and all(s.strip().lstrip("+-").replace(".", "", 1).isdigit() for s in parts):
-        from ..io.cutout import check_color
-
-        return check_color([s.strip() for s in parts], "--background colour")
-    if not Path(spec).is_file():
-        raise MamError(f"--background must be R,G,B (each 0..255) or an existing image file, got {spec!r}")
-    return spec
-
-
 def check_outputs(args, outputs: dict | None = None) -> None:
     """Every output: a new file (or ``--overwrite``, or one this project wrote), never an input, each its own.
 
@@ -148,7 +138,7 @@ def run(args) -> int:
     if Path(args.image).is_dir():
         from .matte_folder import run_folder
 
-        return run_folder(args, _background(args.background) if args.composite else None)
+        return run_folder(args, background_option(args.background) if args.composite else None)
     for option, given, instead in (("--prompts", args.prompts, "--box/--point/--text"),
                                    ("--composite", args.composite, "--composite-out FILE")):
         if given:
@@ -165,7 +155,7 @@ def run(args) -> int:
         caption_of(args.text)  # not empty
         at_least(args.max_instances, 1, "--max-instances")
         text_config(args)  # thresholds in [0, 1]
-    background = _background(args.background) if args.composite_out else None
+    background = background_option(args.background) if args.composite_out else None
     check_outputs(args)  # before any model is built: nothing is computed for an output that cannot be written
     open_image(args.image).close()  # exists, is an image, within the pixel limit
     check_device(args.device)

@@ -1,4 +1,4 @@
-"""``mam synth``: write a synthetic matting data set (or the sample-data folder)."""
+"""``mam synth``: write a synthetic matting data set (or the sample-data folder, or with ``--video`` a procedural clip)."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +29,12 @@ def register(subparsers) -> None:
                    help="probability of JPEG/blur/noise/contrast degradations per image (default 0)")
     p.add_argument("--samples", action="store_true",
                    help="write the sample-data folder (demo/, foregrounds/, backgrounds/) into OUT_DIR")
+    p.add_argument("--video", action="store_true",
+                   help="write a procedural clip with known alpha instead: OUT_DIR/frames/, alphas/<object>/, clip.mp4, "
+                        "boxes.json (objects of --kinds, default hair, moving and deforming over a moving background)")
+    p.add_argument("--frames", type=int, default=75, help="with --video: number of frames (default 75, 3 s at 25/s)")
+    p.add_argument("--frame-size", default="640x480", metavar="WxH", help="with --video: frame size (default 640x480)")
+    p.add_argument("--fps", type=float, default=25.0, help="with --video: frame rate (default 25)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the data set an earlier `mam synth` wrote into OUT_DIR (all of it: samples beyond "
@@ -39,6 +45,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data.synthesis import synth_config, write_data_samples, write_synthetic_dataset
 
+    if args.video:
+        return _run_video(args)
     if args.samples:
         from ..io.outputs import check_output_dir
 
@@ -59,4 +67,21 @@ def run(args: argparse.Namespace) -> int:
                                       with_fg_bg=args.fg_bg, with_masks=args.masks, kinds=kinds,
                                       progress=not args.quiet, overwrite=args.overwrite)
     print(f"wrote {summary['count']} samples of {args.size}x{args.size} to {args.out_dir}")
+    return 0
+
+
+def _run_video(args: argparse.Namespace) -> int:
+    """``mam synth --video``: one procedural clip (:mod:`mam_lib.data.video`)."""
+    from ..data.video import ClipConfig, kinds_of, make_clip, write_clip
+    from ..io.outputs import check_output_dir
+
+    try:
+        w, h = (int(v) for v in args.frame_size.lower().split("x"))
+    except ValueError:
+        raise MamError(f"--frame-size is WIDTHxHEIGHT, e.g. 640x480, got {args.frame_size!r}") from None
+    config = ClipConfig(size=(h, w), frames=args.frames, fps=args.fps, kinds=kinds_of(args.kinds), seed=args.seed).check()
+    check_output_dir(args.out_dir, what="OUT_DIR")
+    clip = make_clip(config, progress=not args.quiet)
+    summary = write_clip(args.out_dir, clip, overwrite=args.overwrite)
+    print(f"wrote a clip of {summary['frames']} frames of {w}x{h} ({', '.join(summary['objects'])}) to {args.out_dir}")
     return 0

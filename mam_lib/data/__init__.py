@@ -2,6 +2,8 @@
 
 * :mod:`~mam_lib.data.procedural` — procedural foregrounds (hair, fur, soft edges, glass, holes,
   several objects) and busy backgrounds;
+* :mod:`~mam_lib.data.video` — procedural clips with a known alpha (objects moving and deforming over a
+  moving background), ``mam synth --video``;
 * :mod:`~mam_lib.data.sources` — where foregrounds, backgrounds and real images come from: the
   published folder layouts, your own ``images/ + alphas/`` folder, procedural and in-memory sources;
 * :mod:`~mam_lib.data.transforms` — the augmentations of the recipe and the conversions to tensors;

@@ -2,6 +2,7 @@
 
 * :mod:`~mam_lib.evaluation.metrics` — SAD, MSE, MAD, Grad and Conn, as the matting literature's
   Python evaluation code computes them;
+* :mod:`~mam_lib.evaluation.temporal` — dtSSD and MESSDdt, the temporal coherence of a matted clip;
 * :mod:`~mam_lib.evaluation.folders` — a folder of predictions against a folder of ground truth
   (``mam eval``), tables and CSV;
 * :mod:`~mam_lib.evaluation.benchmarks` — presets of the published benchmarks: layouts, regions,

@@ -25,6 +25,11 @@ RWP-636) pairs by name and records the IoU and whether it reaches 0.5.
 
 Means are taken over the evaluated rows. Tables print MSE and MAD ×1e3, as papers do; the CSV
 holds the unscaled values.
+
+Frame folders (``temporal=True``, ``mam eval --temporal``): the files are the frames of one clip, in
+the order of their names (numbers compared as numbers: ``2.png`` before ``10.png``). Each row also
+gets dtSSD and MESSDdt (:mod:`mam_lib.evaluation.temporal`) against the previous frame, NaN for the
+first frame and for a frame whose previous frame was not evaluated; their means skip those NaNs.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ from .instances import instance_iou, match_instances
 from ..errors import DatasetError, MamError
 from ..io.images import check_trimap, read_matte
 from .metrics import METRIC_NAMES, PAPER_SCALE, all_metrics, region_mask, to_unit_alpha
+from .temporal import TEMPORAL_NAMES, TEMPORAL_SCALE, dtssd, messddt
 
 __all__ = [
     "read_alpha",
@@ -56,7 +62,9 @@ __all__ = [
     "format_table",
 ]
 
-_LABELS = {"sad": "SAD", "mse": "MSE(x1e3)", "mad": "MAD(x1e3)", "grad": "Grad", "conn": "Conn"}
+_LABELS = {"sad": "SAD", "mse": "MSE(x1e3)", "mad": "MAD(x1e3)", "grad": "Grad", "conn": "Conn",
+           "dtssd": "dtSSD(x1e2)", "messddt": "MESSDdt(x1e3)"}
+_SCALE = {**PAPER_SCALE, **TEMPORAL_SCALE}
 
 
 def read_alpha(path: str | os.PathLike) -> np.ndarray:
@@ -121,7 +129,11 @@ class EvaluationResult:
         """Mean of each metric over the rows (NaN when there are none), unscaled."""
         if not self.rows:
             return {m: math.nan for m in self.metrics}
-        return {m: float(np.mean([r[m] for r in self.rows])) for m in self.metrics}
+        out = {}
+        for m in self.metrics:
+            values = [r[m] for r in self.rows if not (m in TEMPORAL_NAMES and math.isnan(r[m]))]
+            out[m] = float(np.mean(values)) if values else math.nan
+        return out
 
     @property
     def problems(self) -> int:
@@ -163,7 +175,8 @@ def _metrics_checked(pred, gt, trimap, metrics, conn_reference, name: str, pred_
 def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, trimap_dir: str | Path | None = None,
                      region: str = "auto", instances: str = "none", match: str = "iou",
                      iou_threshold: float = 0.5, metrics: Sequence[str] = METRIC_NAMES,
-                     conn_reference: str = "python", progress: bool = True) -> EvaluationResult:
+                     conn_reference: str = "python", progress: bool = True, temporal: bool = False,
+                     flow: str = "farneback") -> EvaluationResult:
     """Evaluate every prediction in ``pred_dir`` against ``gt_dir``.
 
     Args:
@@ -176,6 +189,8 @@ def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, trimap_dir: str |
         metrics: names from :data:`mam_lib.evaluation.metrics.METRIC_NAMES`.
         conn_reference: ``"python"`` or ``"matlab"`` (see :func:`mam_lib.evaluation.metrics.conn`).
         progress: show a tqdm progress bar.
+        temporal: the folders are the frames of one clip: add dtSSD and MESSDdt (see the module docstring).
+        flow: MESSDdt's motion, ``"farneback"`` (on the ground truth) or ``"none"``.
 
     Raises :class:`MamError` for unusable arguments (unknown region, missing folders, a trimap
     region without trimaps); problems with single files are reported in the result.
@@ -194,6 +209,8 @@ def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, trimap_dir: str |
         raise MamError(f"instances must be 'none', 'single' or 'folder', got {instances!r}")
     if match not in ("iou", "name"):
         raise MamError(f"match must be 'iou' or 'name', got {match!r}")
+    if temporal and instances != "none":
+        raise MamError("temporal metrics score the frames of one clip; they do not go with instance layouts")
     if instances == "folder":
         if trimap_dir is not None:
             raise MamError("instance folders are scored on the whole image; drop the trimap folder")
@@ -233,7 +250,39 @@ def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, trimap_dir: str |
             iou = instance_iou(pred, gt)
             row.update(pred=key, iou=round(iou, 6), matched=iou >= iou_threshold)
         result.rows.append(row)
+    if temporal:
+        _add_temporal(result, pairing, region, flow, progress)
     return result
+
+
+def _frame_key(name: str) -> tuple:
+    import re
+
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
+
+
+def _add_temporal(result: EvaluationResult, pairing: FilePairing, region: str, flow: str, progress: bool) -> None:
+    """Add dtSSD and MESSDdt to the rows of frame folders (the frames in the order of their names)."""
+    result.metrics = tuple(result.metrics) + TEMPORAL_NAMES
+    order = sorted({k for k, _, _ in pairing.pairs} | set(pairing.missing_pred), key=_frame_key)
+    files = {k: (p, g) for k, p, g in pairing.pairs}
+    rows = {r["name"]: r for r in result.rows}
+    result.rows.sort(key=lambda r: _frame_key(r["name"]))
+    prev = None  # (name, pred, gt) of the previous frame, when it was evaluated
+    for key in tqdm(order, desc="temporal", unit="frame", disable=not progress):
+        row = rows.get(key)
+        if row is None:
+            prev = None
+            continue
+        pred_path, gt_path = files[key]
+        pred, gt = read_alpha(pred_path), read_alpha(gt_path)
+        trimap = read_alpha(pairing.trimaps[key]) if region == "unknown" else None
+        if prev is None:
+            row.update(dtssd=math.nan, messddt=math.nan)
+        else:
+            row["dtssd"] = dtssd(pred, prev[1], gt, prev[2], trimap)
+            row["messddt"] = messddt(pred, prev[1], gt, prev[2], trimap, flow=flow)
+        prev = (key, pred, gt)
 
 
 def _evaluate_instance_folders(pred_dir: Path, gt_dir: Path, match: str, iou_threshold: float,
@@ -294,7 +343,7 @@ def is_metrics_csv(path: str | Path) -> bool:
     """True for a per-image CSV that :func:`write_csv` wrote (judged by its header line)."""
     with open(path, encoding="utf-8", errors="replace") as fh:
         header = fh.readline().strip().split(",")
-    known = set(METRIC_NAMES) | {"pixels", "pred", "iou", "matched"}
+    known = set(METRIC_NAMES) | set(TEMPORAL_NAMES) | {"pixels", "pred", "iou", "matched"}
     return len(header) > 2 and header[0] == "name" and "pixels" in header and set(header[1:]) <= known
 
 
@@ -312,7 +361,8 @@ def write_csv(result: EvaluationResult, path: str | Path) -> Path:
     writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in result.rows:
-        writer.writerow({k: (f"{v:.8g}" if isinstance(v, float) else v) for k, v in row.items()})
+        writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else f"{v:.8g}" if isinstance(v, float) else v)
+                         for k, v in row.items()})
     means = result.means
     writer.writerow({"name": "MEAN", **{m: f"{means[m]:.8g}" for m in result.metrics},
                      "pixels": sum(r["pixels"] for r in result.rows)})
@@ -330,13 +380,14 @@ def format_table(result: EvaluationResult, title: str = "") -> str:
     means = result.means
     header = ["rows"] + [_LABELS[m] for m in result.metrics]
     values = [str(len(result.rows))] + [
-        "nan" if math.isnan(means[m]) else f"{means[m] * PAPER_SCALE[m]:.3f}" for m in result.metrics]
+        "nan" if math.isnan(means[m]) else f"{means[m] * _SCALE[m]:.3f}" for m in result.metrics]
     widths = [max(len(h), len(v)) for h, v in zip(header, values)]
     region = "trimap unknown region (pixels = 128)" if result.region == "unknown" else "whole image"
     lines = []
     if title:
         lines.append(title)
-    lines.append(f"region: {region}; MSE and MAD are shown x1e3, SAD, Grad and Conn /1000 as usual")
+    lines.append(f"region: {region}; MSE and MAD are shown x1e3, SAD, Grad and Conn /1000 as usual"
+                 + ("; dtSSD x1e2, MESSDdt x1e3 over consecutive frames" if "dtssd" in result.metrics else ""))
     lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     lines.append("  ".join(v.rjust(w) for v, w in zip(values, widths)))
     if result.instances != "none" and result.rows:

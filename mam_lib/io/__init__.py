@@ -6,6 +6,8 @@
 * :mod:`~mam_lib.io.cutout` — writing alpha PNGs, RGBA cut-outs and composites;
 * :mod:`~mam_lib.io.foreground` — foreground colour estimation on the transition band (the colours
   of cut-outs and composites);
+* :mod:`~mam_lib.io.video` — reading clips (PyAV) and frame folders, numbered frame files written one at a
+  time (resumable), encoding videos;
 * :mod:`~mam_lib.io.samples` — the small generated samples shipped in ``data_samples/``;
 * :mod:`~mam_lib.io.outputs` — where outputs may go: never over an input, never over an existing
   file by surprise, never deleting a folder the project did not make, one run per folder
