@@ -36,8 +36,10 @@ def _status_html(s: MattingSession) -> str:
         chips.append(f"<span class='mam-chip mam-failed'>the matte could not be computed: {esc(sm.error)}</span>")
     else:
         chips.append(f"<span class='mam-chip'>α coverage <b>{100 * sm.coverage:.1f}%</b></span>")
-    if sm.iou is not None:
+    if sm.iou is not None and sm.iou == sm.iou:  # NaN: the mask did not come from SAM's decoder
         chips.append(f"<span class='mam-chip'>SAM IoU <b>{sm.iou:.2f}</b></span>")
+    elif sm.iou is not None:
+        chips.append("<span class='mam-chip'>mask not from SAM</span>")
     details = [f"<span class='mam-action'>{esc(sm.last_action)}</span>"]
     if sm.latency is not None:
         lat = sm.latency
