@@ -14,6 +14,10 @@
 * :mod:`~mam_lib.inference.onnx_export` — ONNX export of M2M and SAM's prompt decoder, an onnxruntime M2M.
 * :mod:`~mam_lib.inference.text` — text prompts: Grounding DINO (Hugging Face ``transformers``, the
   optional ``text`` extra) turns a phrase into boxes; a tiny random detector for offline use.
+* :mod:`~mam_lib.inference.guides` — a mask, a trimap or brush scribbles as prompts, and how they reach M2M;
+* :mod:`~mam_lib.inference.video` — one prompt propagated through a clip (box and SAM logits frame to frame);
+* :mod:`~mam_lib.inference.stand_in` — decoder outputs made from a known alpha, and the predictor that uses
+  them offline and says so (:func:`~mam_lib.inference.stand_in.teaching_predictor`).
 
 This layer imports only :mod:`mam_lib.errors` and :mod:`mam_lib.io`: never data, training,
 evaluation or plotting code.

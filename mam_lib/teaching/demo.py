@@ -1,8 +1,11 @@
 """The main job: the whole MAM pipeline on the shipped demo image, written to ``outputs/``.
 
 With the published checkpoints in the cache folder (see :mod:`mam_lib.inference.weights`) it uses SAM
-ViT-B + MAM's M2M; otherwise the tiny random SAM and a random M2M, and it says so: the files
-are then produced by the real code path but the matte itself is meaningless.
+ViT-B + MAM's M2M. Otherwise SAM and M2M have random weights, and the demo takes the stand-in path
+(:mod:`mam_lib.inference.stand_in`): the tiny random SAM runs on the box, but the mask and M2M's
+three outputs are made from the sample's known alpha, so the refinement and every file show a
+meaningful matte; it says so in the log, the figure's title and the summary (``"path"``).
+``stand_in=False`` shows the random model's own (meaningless) output instead.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ import numpy as np
 from ..io.atomic import atomic_path, atomic_write_text
 from ..io.cutout import save_alpha, save_composite, save_rgba
 from ..io.outputs import SOFTWARE_TAG, check_output, check_output_dir, is_own_image, starts_with
-from ..inference.predictor import MattingResult, default_predictor
+from ..inference.predictor import MattingResult
+from ..inference.stand_in import teaching_predictor
 from ..io.samples import load_demo_sample
 
 
@@ -50,10 +54,12 @@ def check_demo_outputs(out_dir: str | os.PathLike = "outputs", overwrite: bool =
 
 
 def run_demo(out_dir: str | os.PathLike = "outputs", device=None, guidance: str = "alpha",
-             log=print, overwrite: bool = False) -> DemoOutputs:
+             log=print, overwrite: bool = False, stand_in: bool = True) -> DemoOutputs:
     """Matte the demo sample with its box prompt; write alpha, cut-out, composite and a stage figure.
 
     Files an earlier demo wrote are replaced; any other file of the same name only with ``overwrite``.
+    Without published weights the matte comes from the stand-in path (see the module's docstring)
+    unless ``stand_in`` is False.
     """
     from . import viz
 
@@ -62,18 +68,22 @@ def run_demo(out_dir: str | os.PathLike = "outputs", device=None, guidance: str 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sample = load_demo_sample()
-    predictor, real = default_predictor(device=device)
+    predictor = teaching_predictor("demo", device=device)
+    predictor.stand_in_enabled = stand_in
+    real = predictor.real_weights
     log(f"model: {predictor.description}")
-    if not real:
-        log("WARNING: random weights. The outputs show the mechanics of the pipeline, not a real matte. "
-            "Put sam_vit_b_01ec64.pth and mam_vitb.pth in the cache folder for real results (README, 'Weights').")
     t0 = time.perf_counter()
     predictor.set_image(sample.image)
+    log(predictor.banner)
+    if not real:
+        log("No published checkpoints, so SAM and M2M have random weights. Put sam_vit_b_01ec64.pth and "
+            "mam_vitb.pth in the cache folder for real results (README, 'Weights').")
     log(f"image {sample.image.shape[1]}x{sample.image.shape[0]} encoded once in {predictor.encode_ms / 1000:.2f} s "
         f"on {predictor.device}")
     result = predictor.predict(box=sample.box, guidance=guidance)
     log(f"box prompt {sample.box.tolist()} -> alpha in {result.timings['total'] / 1000:.2f} s "
-        f"(SAM decoder {result.timings['sam']:.0f} ms, M2M {result.timings['m2m']:.0f} ms, "
+        f"(SAM decoder {result.timings['sam']:.0f} ms, "
+        f"{'stand-in outputs' if predictor.kind == 'stand-in' else 'M2M'} {result.timings['m2m']:.0f} ms, "
         f"refinement {result.timings['refine']:.0f} ms)")
     paths = {
         "alpha": save_alpha(out / "demo_alpha.png", result.alpha),
@@ -81,13 +91,14 @@ def run_demo(out_dir: str | os.PathLike = "outputs", device=None, guidance: str 
         "composite": save_composite(out / "demo_composite.png", sample.image, result.alpha, (0, 177, 64)),
     }
     fig = viz.plot_refinement_stages(sample.image, result, gt_alpha=sample.alpha)
-    fig.suptitle(predictor.description, fontsize=9)
+    fig.suptitle(predictor.banner, fontsize=8, wrap=True)
     with atomic_path(out / "demo_stages.png") as tmp:
         fig.savefig(tmp, dpi=90, metadata={"Software": SOFTWARE_TAG})
     _plt_close(fig)
     sad = float(np.abs(result.alpha - sample.alpha).sum() / 1000)
     summary = {
-        "model": predictor.description, "real_weights": real, "box": sample.box.tolist(), "guidance": guidance,
+        "model": predictor.description, "real_weights": real, "path": predictor.kind, "banner": predictor.banner,
+        "box": sample.box.tolist(), "guidance": guidance,
         "sad_vs_known_alpha": round(sad, 3), "seconds_total": round(time.perf_counter() - t0, 3),
         "timings_ms": {k: round(v, 1) for k, v in result.timings.items()},
     }
@@ -95,7 +106,9 @@ def run_demo(out_dir: str | os.PathLike = "outputs", device=None, guidance: str 
     for name, path in paths.items():
         log(f"wrote {path}")
     log(f"wrote {out / 'demo_stages.png'} (refinement stages) and {summary_path}")
-    log(f"SAD against the known alpha: {sad:.2f}" + ("" if real else " (random weights: expect a large value)"))
+    note = {"published": "", "stand-in": " (stand-in outputs made from that alpha: small by construction)",
+            "trained": " (random SAM: expect a large value)", "random": " (random weights: expect a large value)"}
+    log(f"SAD against the known alpha: {sad:.2f}" + note[predictor.kind])
     return DemoOutputs(paths["alpha"], paths["cutout"], paths["composite"], out / "demo_stages.png", summary_path,
                        real, predictor.description, result)
 

@@ -22,11 +22,11 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-import cv2
 import numpy as np
-import torch
 
-from ..inference.refinement import HIGH, RefinementConfig, refine
+from ..inference.refinement import HIGH, RefinementConfig
+# the stand-ins live in the inference layer (the widget uses them too); re-exported here
+from ..inference.stand_in import StandInConfig, stand_in_outputs, stand_in_result  # noqa: F401
 
 #: Step names of a :class:`~mam_lib.inference.predictor.MattingResult`: attribute, band key, label.
 STEPS: tuple[tuple[str, str, str], ...] = (
@@ -34,6 +34,10 @@ STEPS: tuple[tuple[str, str, str], ...] = (
     ("after_os4", "os4", "after os4"),
     ("alpha", "os1", "after os1 (final)"),
 )
+
+#: Every metric of :func:`compare_mattes`: (name in mam_lib.evaluation.metrics, header, printed scale).
+ALL_METRIC_COLUMNS = (("sad", "SAD", 1.0), ("mse", "MSE×1e3", 1e3), ("mad", "MAD×1e3", 1e3), ("grad", "Grad", 1.0),
+                      ("conn", "Conn", 1.0))
 
 #: Metric columns: (name in mam_lib.evaluation.metrics, header, printed scale).
 _METRIC_COLUMNS = (("sad", "SAD", 1.0), ("mse", "MSE×1e3", 1e3), ("grad", "Grad", 1.0))
@@ -130,6 +134,28 @@ def step_metrics(result, gt_alpha: np.ndarray, region: np.ndarray | None = None,
     return table
 
 
+def compare_mattes(alphas: Mapping[str, np.ndarray], gt_alpha: np.ndarray, region: np.ndarray | None = None,
+                   title: str | None = None) -> MetricsTable:
+    """Every metric of each named matte against a known alpha, one row per matte.
+
+    Args:
+        alphas: ``{name: (H,W) float in [0,1]}``, e.g. a final alpha and SAM's mask used as an alpha.
+        gt_alpha: ``(H,W)`` float in [0,1] (or uint8), the known alpha.
+        region: which pixels count: None (whole image), a bool mask, or a trimap (128 counts).
+
+    Columns: ``matte``, ``SAD``, ``MSE×1e3``, ``MAD×1e3``, ``Grad``, ``Conn`` (the conventions of
+    :mod:`mam_lib.evaluation.metrics`: SAD, Grad and Conn ÷ 1000; lower is better for all).
+    """
+    from ..evaluation.metrics import all_metrics
+
+    table = MetricsTable(("matte",) + tuple(h for _, h, _ in ALL_METRIC_COLUMNS), title=title)
+    for name, alpha in alphas.items():
+        values = all_metrics(np.clip(np.asarray(alpha, np.float32), 0.0, 1.0), gt_alpha, region,
+                             metrics=[m for m, _, _ in ALL_METRIC_COLUMNS])
+        table.rows.append((name, *(values[m] * scale for m, _, scale in ALL_METRIC_COLUMNS)))
+    return table
+
+
 def rewritten_foreground_mask(result) -> np.ndarray:
     """``(H,W)`` bool: pixels the os4 or os1 band rewrote although the estimate before that step
     was confident foreground (α > 254/255). Always empty for the default one-sided bands."""
@@ -195,120 +221,3 @@ def final_metrics(results: Mapping[str, Any], gt_alpha: np.ndarray, region: np.n
         table.rows.append((name, int(res.bands["os4"].sum()), int(res.bands["os1"].sum()),
                            overwritten_foreground(res), *_metric_values(res.alpha, gt_alpha, region)))
     return table
-
-
-# ----------------------------------------------------------------------------- stand-in outputs
-
-
-@dataclass(frozen=True)
-class StandInConfig:
-    """How :func:`stand_in_outputs` degrades a known alpha into three decoder-like outputs."""
-
-    os8_factor: int = 8  # alpha_os8: the alpha averaged over 8×8 cells, enlarged bilinearly (soft, strands smeared)
-    os4_factor: int = 4  # alpha_os4: the same over 4×4 cells (sharper, thin strands still faint)
-    os1_noise: float = 0.01  # alpha_os1: Gaussian noise of this std outside solid foreground (clipped to [0,1])
-    solid_noise: float = 0.06  # alpha_os1: inside solid foreground, alpha lowered by |noise| of this std (mottling)
-    speckle_fraction: float = 0.06  # alpha_os1: share of solid-foreground pixels inside speckles
-    speckle_scale: int = 48  # speckle blobs come from noise drawn on a grid this many cells wide
-    speckle_depth: float = 0.6  # a speckle multiplies alpha by (1 - depth): holes a two-sided band lets in
-    mask_side: int = 256  # the mask is alpha > mask_threshold at this longer side (SAM's 256 logits), enlarged
-    mask_threshold: float = 0.5  # binarisation level of the mask
-
-
-def _resample(alpha: np.ndarray, factor: int) -> np.ndarray:
-    """Average over ``factor × factor`` cells, enlarge back bilinearly (OpenCV ``INTER_AREA`` / ``INTER_LINEAR``)."""
-    h, w = alpha.shape
-    if factor <= 1:
-        return alpha.copy()
-    small = cv2.resize(alpha, (max(w // factor, 1), max(h // factor, 1)), interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def stand_in_outputs(alpha: np.ndarray, config: StandInConfig | None = None, seed: int = 0) -> dict[str, np.ndarray]:
-    """Decoder-like outputs made from a known alpha, for seeing the refinement without trained weights.
-
-    A trained M2M's heads are soft at os8, sharper at os4, and sharp but noisier inside solid
-    regions at os1; these stand-ins have exactly those traits, so what each refinement step keeps
-    and replaces is visible. Nothing is predicted: the known alpha is degraded.
-
-    Args:
-        alpha: ``(H,W)`` float in [0,1], the known alpha.
-        config: the degradations (:class:`StandInConfig`).
-        seed: seeds the os1 noise and speckles.
-
-    Returns:
-        ``{"alpha_os8", "alpha_os4", "alpha_os1"}``: ``(H,W)`` float32 in [0,1]; ``"mask"``:
-        ``(H,W)`` bool, a SAM-like mask (thresholded at 256-pixel resolution, so corners round off
-        and strands vanish).
-    """
-    cfg = config or StandInConfig()
-    a = np.clip(np.asarray(alpha, np.float32), 0.0, 1.0)
-    if a.ndim != 2:
-        raise ValueError(f"alpha must be (H,W), got shape {a.shape}")
-    h, w = a.shape
-    rng = np.random.default_rng(seed)
-    a8 = _resample(a, cfg.os8_factor)
-    a4 = _resample(a, cfg.os4_factor)
-    # Speckles: smooth noise enlarged from a coarse grid, its top `speckle_fraction` inside solid alpha.
-    gw = max(int(cfg.speckle_scale), 2)
-    gh = max(int(round(gw * h / w)), 2)
-    blobs = cv2.resize(rng.standard_normal((gh, gw)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
-    solid = a > HIGH
-    speckle = np.zeros_like(solid)
-    if solid.any() and cfg.speckle_fraction > 0:
-        level = np.quantile(blobs[solid], 1.0 - cfg.speckle_fraction)
-        speckle = solid & (blobs > level)
-    noise = rng.standard_normal((h, w)).astype(np.float32)
-    a1 = np.where(speckle, a * (1.0 - cfg.speckle_depth), a)
-    a1 = np.where(solid, a1 - cfg.solid_noise * np.abs(noise), a1 + cfg.os1_noise * noise)
-    a1 = np.clip(a1, 0.0, 1.0)
-    scale = cfg.mask_side / max(h, w)
-    small = cv2.resize(a, (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1)), interpolation=cv2.INTER_AREA)
-    mask = cv2.resize((small > cfg.mask_threshold).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
-    return {"alpha_os8": a8.astype(np.float32), "alpha_os4": a4.astype(np.float32),
-            "alpha_os1": a1.astype(np.float32), "mask": mask}
-
-
-def _sam_prediction_for(mask: np.ndarray):
-    """A :class:`~mam_lib.inference.sam.SamPrediction` carrying ``mask`` (low-res versions in SAM's padded 256 frame)."""
-    from ..inference.sam import LOW_RES_SIZE, SamPrediction
-
-    h, w = mask.shape
-    scale = LOW_RES_SIZE / max(h, w)
-    lh, lw = max(int(round(h * scale)), 1), max(int(round(w * scale)), 1)
-    low = np.zeros((LOW_RES_SIZE, LOW_RES_SIZE), np.float32)
-    low[:lh, :lw] = cv2.resize(mask.astype(np.float32), (lw, lh), interpolation=cv2.INTER_LINEAR) > 0.5
-    low_t = torch.from_numpy(low)
-    return SamPrediction(mask_lowres=low_t[None, None], mask=mask.astype(bool), logits_lowres=(low_t * 20 - 10)[None],
-                         iou=float("nan"), index=-1)
-
-
-def stand_in_result(alpha: np.ndarray, config: StandInConfig | None = None, seed: int = 0,
-                    refinement: RefinementConfig | None = None, box=None):
-    """A :class:`~mam_lib.inference.predictor.MattingResult` built on :func:`stand_in_outputs` of ``alpha``.
-
-    The refinement is run on the stand-ins with ``refinement`` (default: published settings), so
-    the result plots, tabulates and re-refines (``predictor.refine(result, config)``) like a real
-    one. ``box`` (default: the box of ``alpha > 0.5``) is kept as the prompt.
-    """
-    from ..inference.predictor import MattingResult
-
-    outs = stand_in_outputs(alpha, config, seed)
-    cfg = refinement or RefinementConfig()
-    t = {k: torch.from_numpy(outs[k])[None, None] for k in ("alpha_os8", "alpha_os4", "alpha_os1")}
-    steps = refine(t["alpha_os8"], t["alpha_os4"], t["alpha_os1"], torch.from_numpy(outs["mask"])[None, None], cfg)
-    if box is None:
-        ys, xs = np.nonzero(np.asarray(alpha) > 0.5)
-        box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else None
-
-    def arr(x: torch.Tensor) -> np.ndarray:
-        return x[0, 0].numpy()
-
-    return MattingResult(
-        alpha=arr(steps.alpha).astype(np.float32), mask=outs["mask"],
-        alpha_os8=outs["alpha_os8"], alpha_os4=outs["alpha_os4"], alpha_os1=outs["alpha_os1"],
-        start=arr(steps.start).astype(np.float32), after_os4=arr(steps.after_os4).astype(np.float32),
-        bands={"os8": arr(steps.band_os8).astype(bool), "os4": arr(steps.band_os4).astype(bool),
-               "os1": arr(steps.band_os1).astype(bool)},
-        sam=_sam_prediction_for(outs["mask"]), refinement=cfg,
-        box=None if box is None else np.asarray(box, np.float32).reshape(4))

@@ -1,6 +1,6 @@
 """Figures about training: the Laplacian pyramid, the loss regions over the schedule, curves, predictions.
 
-Every function returns a matplotlib ``Figure``. Conventions: ``alpha`` is ``(H,W)`` float in [0,1],
+Every ``plot_*`` function returns a matplotlib ``Figure``. Conventions: ``alpha`` is ``(H,W)`` float in [0,1],
 masks are ``(H,W)`` bool or {0,1}, images ``(H,W,3)`` uint8 RGB (:func:`image_from_sam_tensor`
 turns a SAM-normalised ``(3,H,W)`` tensor back into one).
 """
@@ -115,6 +115,7 @@ def plot_training_curves(rows: Sequence[Mapping], title: str | None = None):
         s2, v2 = log_series(rows, "val", "mask_sad")
         ax2.plot(s2, v2, "s--", color="0.5", label="coarse mask as alpha")
         ax2.legend(fontsize=8)
+        ax2.set_ylim(bottom=0)  # from 0: a change reads at its true size
     ax2.set_xlabel("step")
     ax2.set_ylabel("SAD in the unknown region (÷1000)")
     ax2.set_title("validation", fontsize=10)
@@ -124,8 +125,8 @@ def plot_training_curves(rows: Sequence[Mapping], title: str | None = None):
 
 
 def plot_predictions(images: Sequence[np.ndarray], masks: Sequence[np.ndarray], gts: Sequence[np.ndarray],
-                     predictions: Mapping[str, Sequence[np.ndarray]]):
-    """One row per sample: image, coarse mask, each named prediction, ground truth."""
+                     predictions: Mapping[str, Sequence[np.ndarray]], title: str | None = None):
+    """One row per sample: image, coarse mask, each named prediction, ground truth; ``title`` on top."""
     plt = _plt()
     n = len(images)
     cols = 3 + len(predictions)
@@ -137,8 +138,43 @@ def plot_predictions(images: Sequence[np.ndarray], masks: Sequence[np.ndarray], 
         for j, (name, preds) in enumerate(predictions.items()):
             show_image(axes[i, 2 + j], preds[i], name if i == 0 else None, cmap="gray", vmin=0, vmax=1)
         show_image(axes[i, cols - 1], gts[i], "ground truth" if i == 0 else None, cmap="gray", vmin=0, vmax=1)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_metric_bars(results: Mapping[str, Mapping[str, float]], key: str = "sad", title: str | None = None,
+                     label: str | None = None):
+    """Horizontal bars of one metric per named result, on an axis that starts at 0, each bar labelled
+    with its value — so a 7 % change looks like 7 %.
+
+    ``results``: ``{name: {key: value, …}}`` (e.g. :meth:`Trainer.validate` dicts or SAD rows);
+    ``label``: the axis label (default: the key). Returns the ``Figure``.
+    """
+    plt = _plt()
+    names = list(results)
+    values = [float(results[n][key]) for n in names]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.1))
+    bars = ax.barh(range(len(names)), values, color=["0.6" if "mask" in n and "M2M" not in n else "C0" for n in names])
+    ax.set_yticks(range(len(names)), names, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(values + [1e-9]) * 1.18)
+    for bar, v in zip(bars, values):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.3f}", va="center", fontsize=9)
+    ax.set_xlabel(label or key)
+    ax.set_title(title or key, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def saturation(alpha: torch.Tensor | np.ndarray, tolerance: float = 0.01) -> dict[str, float]:
+    """How saturated a batch of alphas is: the share of pixels within ``tolerance`` of 0 and of 1, and
+    the mean. ``alpha``: any shape, float in [0,1]. A decoder whose heads' tanh saturates (e.g. a fresh
+    one in eval mode) gives ``at_0 + at_1`` close to 1."""
+    a = torch.as_tensor(alpha).float()
+    return {"at_0": float((a <= tolerance).float().mean()), "at_1": float((a >= 1 - tolerance).float().mean()),
+            "mean": float(a.mean())}
 
 
 def metrics_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str] = ("sad", "mse")) -> str:
@@ -151,5 +187,5 @@ def metrics_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str
     return "\n".join(lines)
 
 
-__all__ = ["PHASES", "image_from_sam_tensor", "metrics_table", "plot_laplacian_pyramid", "plot_predictions",
-           "plot_region_schedule", "plot_training_curves"]
+__all__ = ["PHASES", "image_from_sam_tensor", "metrics_table", "plot_laplacian_pyramid", "plot_metric_bars",
+           "plot_predictions", "plot_region_schedule", "plot_training_curves", "saturation"]

@@ -310,8 +310,21 @@ def _crop_all(crop_box, *arrays):
     return [crop(a, crop_box) for a in arrays]
 
 
+def _mask_title(result, mask_title: str | None) -> str:
+    if mask_title is not None:
+        return mask_title
+    iou = result.sam.iou
+    return f"SAM mask (predicted IoU {iou:.2f})" if np.isfinite(iou) else "coarse mask (not from SAM)"
+
+
+def _suptitle(fig, title: str | None) -> None:
+    if title:
+        fig.suptitle(title, fontsize=9, wrap=True)
+
+
 def plot_refinement_stages(image: np.ndarray, result, gt_alpha: np.ndarray | None = None,
-                           figsize: Sequence[float] | None = None, zoom_box: Sequence[float] | None = None):
+                           figsize: Sequence[float] | None = None, zoom_box: Sequence[float] | None = None,
+                           title: str | None = None, mask_title: str | None = None):
     """One figure of the whole inference path of a :class:`~mam_lib.inference.predictor.MattingResult`.
 
     Top row: the image with its prompt, SAM's mask, ``alpha_os8``, ``alpha_os4``, ``alpha_os1``.
@@ -319,15 +332,16 @@ def plot_refinement_stages(image: np.ndarray, result, gt_alpha: np.ndarray | Non
     over the estimate after os4, the final alpha with a zoom inset, and the absolute error against
     ``gt_alpha`` (or, without it, the cut-out on a checkerboard). ``figsize`` None fits the image's
     aspect ratio; ``zoom_box`` defaults to :func:`pick_zoom_box` of ``gt_alpha`` (else of the alpha).
+    ``title``: the figure's title (e.g. which path made the result); ``mask_title``: the mask panel's
+    (default: SAM's mask with its predicted IoU, or "coarse mask" when no SAM made it).
     """
-    fig, axes = _figure(2, 5, image.shape)
+    fig, axes = _figure(2, 5, image.shape, title_space=0.42 + 0.15 * bool(title))
+    _suptitle(fig, title)
     if figsize is not None:
         fig.set_size_inches(*figsize)
     zoom = zoom_box if zoom_box is not None else pick_zoom_box(gt_alpha if gt_alpha is not None else result.alpha)
     show_prompt(axes[0, 0], image, result.box, result.points, result.labels)
-    iou = result.sam.iou
-    overlay_mask(axes[0, 1], image, result.mask, outline=True,
-                 title="SAM mask" + (f" (IoU pred {iou:.2f})" if np.isfinite(iou) else ""))
+    overlay_mask(axes[0, 1], image, result.mask, outline=True, title=_mask_title(result, mask_title))
     for ax, key in zip(axes[0, 2:], ("alpha_os8", "alpha_os4", "alpha_os1")):
         show_alpha(ax, getattr(result, key), key)
     show_alpha(axes[1, 0], result.start, f"start ({result.refinement.guidance} guidance)")
@@ -342,17 +356,21 @@ def plot_refinement_stages(image: np.ndarray, result, gt_alpha: np.ndarray | Non
 
 
 def plot_decoder_outputs(image: np.ndarray, result, gt_alpha: np.ndarray | None = None,
-                         zoom_box: Sequence[float] | None = None):
+                         zoom_box: Sequence[float] | None = None, title: str | None = None,
+                         mask_title: str | None = None):
     """What the refinement starts from: the prompt, SAM's mask, ``alpha_os8/os4/os1`` (and the known alpha).
 
     Every alpha gets a zoom inset of ``zoom_box`` (default :func:`pick_zoom_box` of ``gt_alpha``,
-    else of ``alpha_os1``), so the coarse-to-fine sharpening is visible.
+    else of ``alpha_os1``), so the coarse-to-fine sharpening is visible. ``title`` and
+    ``mask_title`` as for :func:`plot_refinement_stages`.
     """
     n = 5 + (gt_alpha is not None)
-    fig, axes = _figure(1, n, image.shape)
+    fig, axes = _figure(1, n, image.shape, title_space=0.42 + 0.3 * bool(title))
+    _suptitle(fig, title)
     zoom = zoom_box if zoom_box is not None else pick_zoom_box(gt_alpha if gt_alpha is not None else result.alpha_os1)
     show_prompt(axes[0, 0], image, result.box, result.points, result.labels)
-    overlay_mask(axes[0, 1], image, result.mask, outline=True, title=f"SAM mask: {int(result.mask.sum())} px")
+    overlay_mask(axes[0, 1], image, result.mask, outline=True,
+                 title=f"{_mask_title(result, mask_title)}: {int(result.mask.sum())} px")
     for ax, key in zip(axes[0, 2:5], ("alpha_os8", "alpha_os4", "alpha_os1")):
         show_alpha_zoom(ax, getattr(result, key), key, zoom)
     if gt_alpha is not None:
@@ -360,18 +378,20 @@ def plot_decoder_outputs(image: np.ndarray, result, gt_alpha: np.ndarray | None 
     return fig
 
 
-def plot_stage_grid(result, gt_alpha: np.ndarray | None = None, crop_box: Sequence[float] | None = None):
+def plot_stage_grid(result, gt_alpha: np.ndarray | None = None, crop_box: Sequence[float] | None = None,
+                    title: str | None = None):
     """The stage grid: one column per refinement step (start, os4, os1), one row per view.
 
     Rows: (1) the estimate before the step with the step's band tinted; (2) what the step changed,
     ``after − before``; (3) the estimate after the step; (4) with ``gt_alpha``, the error after the
     step with its SAD. Band sizes in the titles count the whole image even when ``crop_box`` shows
-    only part of it.
+    only part of it. ``title``: the figure's title.
     """
     steps = _step_inputs(result)
     rows = 4 if gt_alpha is not None else 3
     shape = crop(result.alpha, crop_box).shape
     fig, axes = _figure(rows, 3, shape, panel_width=3.2)
+    _suptitle(fig, title)
     names = ("1. start", "2. os4 step", "3. os1 step")
     for j, ((before, band, after, source), name) in enumerate(zip(steps, names)):
         b, m, a = _crop_all(crop_box, before, band, after)
@@ -411,16 +431,49 @@ def plot_refinement_summary(result, gt_alpha: np.ndarray | None = None, crop_box
 
 
 def plot_refinement_comparison(results: Mapping[str, object], gt_alpha: np.ndarray | None = None,
-                               crop_box: Sequence[float] | None = None):
-    """One :func:`plot_refinement_summary` row per named result (e.g. per refinement setting)."""
+                               crop_box: Sequence[float] | None = None, title: str | None = None):
+    """One :func:`plot_refinement_summary` row per named result (e.g. per refinement setting);
+    ``title``: the figure's title."""
     if not results:
         raise ValueError("results is empty: pass at least one named MattingResult")
     first = next(iter(results.values()))
     n = 4 if gt_alpha is not None else 3
     fig, axes = _figure(len(results), n, crop(first.alpha, crop_box).shape)
+    _suptitle(fig, title)
     for row, (name, res) in zip(axes, results.items()):
         plot_refinement_summary(res, gt_alpha, crop_box, axes=row, label=name)
     return fig
+
+
+def plot_sam_candidates(image: np.ndarray, masks: np.ndarray, scores: Sequence[float], box=None, points=None,
+                        labels=None, gt_alpha: np.ndarray | None = None, title: str | None = None):
+    """SAM's candidate masks for one prompt, as segment-anything's ``SamPredictor.predict`` returns them.
+
+    ``masks``: ``(3,H,W)`` bool; ``scores``: ``(3,)`` SAM's predicted IoU of each. One panel per
+    candidate (the prompt drawn on the first), the highest-scoring one marked "kept" — the one MAM
+    passes to M2M. With ``gt_alpha`` each title also gives the candidate's true IoU with ``gt_alpha ≥ 0.5``.
+    """
+    masks = np.asarray(masks, bool)
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be (N, H, W), got shape {masks.shape}")
+    best = int(np.argmax(scores))
+    fig, axes = _figure(1, len(masks), image.shape, title_space=0.55 + 0.25 * bool(title))
+    _suptitle(fig, title)
+    for i, (ax, mask, score) in enumerate(zip(axes[0], masks, scores)):
+        name = f"candidate {i}{' (kept)' if i == best else ''}\npredicted IoU {float(score):.2f}"
+        if gt_alpha is not None:
+            name += f", true IoU {mask_iou(mask, gt_alpha >= 0.5):.2f}"
+        overlay_mask(ax, image, mask, outline=True, title=name)
+        if i == 0:
+            draw_prompts(ax, box, points, labels)
+    return fig
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two ``(H,W)`` bool masks, ``|a ∧ b| / |a ∨ b|`` in [0,1] (1 when both are empty)."""
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
 def plot_text_instances(image: np.ndarray, detections, results: Sequence = (), max_instances: int = 4):

@@ -67,7 +67,9 @@ class MattingWidget(w.VBox):
 
     Args:
         predictor: a :class:`~mam_lib.inference.predictor.MattingPredictor`; None uses
-            :func:`~mam_lib.inference.predictor.default_predictor`.
+            :func:`~mam_lib.inference.stand_in.teaching_predictor` (the published weights when cached;
+            otherwise random weights, and on the shipped demo sample the stand-in path of its known
+            alpha). A predictor with a ``banner`` (e.g. that one) has it shown above the toolbar.
         image: the first image (path, PIL image or array), or None to choose one in the widget.
         refinement: initial refinement settings (guidance, band widths).
         display_size: longest side, in pixels, of the pictures sent to the browser (the mattes and
@@ -86,6 +88,10 @@ class MattingWidget(w.VBox):
                  display_size: int = 520, background="checkerboard", export_dir: str = "outputs/widget",
                  session: MattingSession | None = None, image_name: str | None = None,
                  real_weights: bool | None = None) -> None:
+        if session is None and predictor is None:  # the shipped demo sample gets the stand-in path offline
+            from ..inference.stand_in import teaching_predictor
+
+            predictor = teaching_predictor()
         self.session = session or MattingSession(predictor, refinement)
         self.display_size = int(display_size)
         self.last_error: str | None = None  # traceback of the last unexpected error (not shown in the page)
@@ -133,12 +139,23 @@ class MattingWidget(w.VBox):
         s = self.session
         desc = str(getattr(s.predictor, "description", type(s.predictor).__name__))
         real = real_weights if real_weights is not None else s.uses_real_weights
+        if real is None:
+            real = getattr(s.predictor, "real_weights", None)
         if real is None:  # the library's descriptions say "random" for random weights
             real = "random" not in desc.lower()
         controls = Controls(s.refinement, export_dir, desc, str(getattr(s.predictor, "device", "cpu")), real)
+        self._real_weights = real
+        self._controls = controls
         for name, control in vars(controls).items():
             setattr(self, name, control)
         return controls
+
+    def _show_path(self) -> None:
+        """Update the line above the toolbar to the predictor's ``banner`` (which path the current
+        image's mattes come from), for predictors that have one."""
+        banner = getattr(self.session.predictor, "banner", None)
+        if isinstance(banner, str):
+            self._controls.show_path(banner, self._real_weights)
 
     def _set_background(self, background) -> None:
         """Start the cut-out backdrop controls at ``background`` (see the class's arguments)."""
@@ -266,6 +283,7 @@ class MattingWidget(w.VBox):
             self._preview_box = None
             self._last_result_view = None
             self.export_stem.value = ""
+            self._show_path()
         elif kind == "state":
             self.clear_message()  # a message describes the action before this one
             self._refresh()

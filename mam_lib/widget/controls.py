@@ -75,15 +75,14 @@ class Controls:
         self.style_html = w.HTML(CSS)
         self.header = w.HTML(_header_html(model_description, device, real_weights))
         self.header.add_class("mam-header")
-        warn = ""
-        if not real_weights:
-            warn = ("<div class='mam-warning'>No published checkpoints were found, so SAM and M2M run with random "
-                    "weights: every step works, but the masks and mattes are meaningless. "
-                    "<code>mam download --list</code> shows the checkpoint files to put in the cache folder "
-                    "(README, <i>Weights</i>).</div>")
-        self.warning = w.HTML(warn)
+        self.warning = w.HTML(path_html(None, real_weights))
         self.busy = w.HTML("")
         self.busy.add_class("mam-busy-indicator")
+
+    def show_path(self, banner: str | None, real_weights: bool) -> None:
+        """Say above the toolbar which path the current image's mattes come from (a predictor's
+        ``banner``, e.g. :attr:`mam_lib.inference.stand_in.TeachingPredictor.banner`)."""
+        self.warning.value = path_html(banner, real_weights)
 
     def _toolbar(self) -> None:
         """Point mode, Undo, Reset, the object choice, New object, the mask overlay switch."""
@@ -272,6 +271,20 @@ class Controls:
                  w.HTML("<span class='mam-note'>Writes &lt;name&gt;_alpha.png, _rgba.png, _composite.png and "
                         "_prompts.json (the composite uses the backdrop chosen here).</span>")),
         ])
+
+
+def path_html(banner: str | None, real_weights: bool) -> str:
+    """The line above the toolbar: the predictor's ``banner`` when it has one, else the random-weights
+    warning (nothing with real weights)."""
+    if banner:
+        kind = "mam-note" if real_weights else "mam-warning"
+        return f"<div class='{kind} mam-path'>{esc(banner)}</div>"
+    if real_weights:
+        return ""
+    return ("<div class='mam-warning'>No published checkpoints were found, so SAM and M2M run with random "
+            "weights: every step works, but the masks and mattes are meaningless. "
+            "<code>mam download --list</code> shows the checkpoint files to put in the cache folder "
+            "(README, <i>Weights</i>).</div>")
 
 
 def _header_html(description: str, device: str, real_weights: bool) -> str:

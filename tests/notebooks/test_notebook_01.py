@@ -27,6 +27,10 @@ def test_runs_and_writes_a_small_data_set(repo_root, tmp_path):
     diff = float(re.search(r"merged and layered compositing: ([0-9.e+-]+)", text).group(1))
     assert diff < 1e-3
     assert "MattingDataset train" in text and "6 foregrounds" in text
+    # the hair figure promises fractional strands: the printed share says they are there
+    fractional = float(re.search(r"hair: ([\d.]+)% of the pixels have a fractional alpha", text).group(1))
+    assert fractional > 1.0
+    assert "<Axes" not in text and "<matplotlib" not in text
     assert output_kinds(executed).count("image/png") >= 12
     # the data set later notebooks read
     src = image_alpha_folder(out_dir)

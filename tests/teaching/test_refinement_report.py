@@ -142,3 +142,15 @@ def test_metrics_table_renders():
     assert "| step | SAD |" in md and "| a<b | 1.235 |" in md
     html = table._repr_html_()
     assert "a&lt;b" in html and "<th>SAD</th>" in html and "2.000" in html
+
+
+def test_compare_mattes_gives_every_metric_per_matte(stand_in, alpha):
+    from mam_lib.teaching.refinement_report import compare_mattes
+
+    table = compare_mattes({"final": stand_in.alpha, "mask": stand_in.mask}, alpha, title="t")
+    assert table.columns == ("matte", "SAD", "MSE×1e3", "MAD×1e3", "Grad", "Conn")
+    final, mask = table.as_dicts()
+    assert final["SAD"] == pytest.approx(metrics.sad(stand_in.alpha, alpha))
+    assert final["MSE×1e3"] == pytest.approx(metrics.mse(stand_in.alpha, alpha) * 1e3)
+    assert mask["SAD"] > final["SAD"] > 0
+    assert "final" in str(table) and "<table>" in table._repr_html_()

@@ -204,3 +204,33 @@ def test_text_instances_figure_draws_each_box_and_matte(image, alpha):
     empty = viz.plot_text_instances(image, Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), [],
                                                       "the cat."), [])
     assert "no box above the thresholds" in [t.get_text() for a in empty.axes for t in a.texts]
+
+
+def test_sam_candidates_figure_marks_the_kept_one(image, alpha):
+    masks = np.stack([alpha > 0.9, alpha > 0.5, alpha > 0.1])
+    fig = viz.plot_sam_candidates(image, masks, [0.3, 0.9, 0.5], box=[50, 20, 110, 80], gt_alpha=alpha,
+                                  title="three candidates")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 3 and "(kept)" in titles[1] and "(kept)" not in titles[0] + titles[2]
+    assert "predicted IoU 0.90" in titles[1] and "true IoU 1.00" in titles[1]
+    assert fig._suptitle.get_text() == "three candidates"
+    assert len(fig.axes[0].patches) == 1  # the box drawn on the first panel
+
+
+def test_mask_iou():
+    a = np.zeros((4, 4), bool)
+    b = a.copy()
+    a[:2] = True
+    b[1:3] = True
+    assert viz.mask_iou(a, b) == pytest.approx(4 / 12)
+    assert viz.mask_iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) == 1.0
+
+
+def test_figures_take_a_title_and_a_mask_title(image, result, alpha):
+    fig = viz.plot_refinement_stages(image, result, alpha, title="stand-in path", mask_title="stand-in mask")
+    assert fig._suptitle.get_text() == "stand-in path" and fig.axes[1].get_title() == "stand-in mask"
+    untitled = viz.plot_refinement_stages(image, result, alpha)
+    assert untitled._suptitle is None and untitled.axes[1].get_title() == "coarse mask (not from SAM)"
+    assert viz.plot_stage_grid(result, alpha, title="grid")._suptitle.get_text() == "grid"
+    assert viz.plot_decoder_outputs(image, result, alpha, title="outputs")._suptitle.get_text() == "outputs"
+    assert viz.plot_refinement_comparison({"a": result}, alpha, title="cmp")._suptitle.get_text() == "cmp"

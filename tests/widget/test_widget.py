@@ -449,3 +449,9 @@ def test_notebook_04_runs_headless(repo_root, tmp_path):
     text = "".join(o.get("text", "") for o in outputs)
     assert "SAM 1024 frame" in text and "encoder calls: 1" in text
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    # offline, the demo sample takes the stand-in path and says so; its mattes have the object's size
+    assert "Stand-in path" in text and "RemovableHandle" not in str(outputs)
+    import re
+
+    first, second, merged = (float(v) for v in re.findall(r"([\d.]+)%", text.split("α coverage:")[1].splitlines()[0]))
+    assert 10 < first < 40 and 0 < second and merged >= max(first, second)
