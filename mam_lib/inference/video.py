@@ -53,7 +53,7 @@ import torch
 
 from ..errors import CheckpointError, ConfigError, MissingExtraError, OutputError, PromptError
 from ..io.atomic import atomic_path, atomic_write_text
-from ..io.cutout import alpha_to_uint8, check_color, save_alpha, save_composite, save_rgba
+from ..io.cutout import alpha_to_uint8, check_color, foreground_colors, save_alpha, save_composite, save_rgba
 from ..io.images import matte_to_unit, read_matte
 from ..io.outputs import check_output_dir, mark_folder, read_marker, run_lock
 from ..io.video import FrameSequence, FrameSource, open_frames, write_video_from_sequence
@@ -268,10 +268,12 @@ class _FolderStore:
         seqs = self.seqs[obj]
         if "alpha" in seqs:
             seqs["alpha"].write(frame, lambda p: save_alpha(p, alpha))
+        # one foreground estimate for the frame's cut-out and composite
+        fg = foreground_colors(image, alpha) if "rgba" in seqs and "composite" in seqs else None
         if "rgba" in seqs:
-            seqs["rgba"].write(frame, lambda p: save_rgba(p, image, alpha))
+            seqs["rgba"].write(frame, lambda p: save_rgba(p, image, alpha, fg=fg))
         if "composite" in seqs:
-            seqs["composite"].write(frame, lambda p: save_composite(p, image, alpha, self.background))
+            seqs["composite"].write(frame, lambda p: save_composite(p, image, alpha, self.background, fg=fg))
 
         def write_state(path: Path) -> None:
             with atomic_path(path) as tmp:

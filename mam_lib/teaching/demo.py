@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_path, atomic_write_text
-from ..io.cutout import save_alpha, save_composite, save_rgba
+from ..io.cutout import foreground_colors, save_alpha, save_composite, save_rgba
 from ..io.outputs import SOFTWARE_TAG, check_output, check_output_dir, is_own_image, starts_with
 from ..inference.predictor import MattingResult
 from ..inference.stand_in import teaching_predictor
@@ -85,10 +85,11 @@ def run_demo(out_dir: str | os.PathLike = "outputs", device=None, guidance: str 
         f"(SAM decoder {result.timings['sam']:.0f} ms, "
         f"{'stand-in outputs' if predictor.kind == 'stand-in' else 'M2M'} {result.timings['m2m']:.0f} ms, "
         f"refinement {result.timings['refine']:.0f} ms)")
+    fg = foreground_colors(sample.image, result.alpha)  # one estimate for the cut-out and the composite
     paths = {
         "alpha": save_alpha(out / "demo_alpha.png", result.alpha),
-        "cutout": save_rgba(out / "demo_cutout.png", sample.image, result.alpha),
-        "composite": save_composite(out / "demo_composite.png", sample.image, result.alpha, (0, 177, 64)),
+        "cutout": save_rgba(out / "demo_cutout.png", sample.image, result.alpha, fg=fg),
+        "composite": save_composite(out / "demo_composite.png", sample.image, result.alpha, (0, 177, 64), fg=fg),
     }
     fig = viz.plot_refinement_stages(sample.image, result, gt_alpha=sample.alpha)
     fig.suptitle(predictor.banner, fontsize=8, wrap=True)
