@@ -7,15 +7,8 @@ import pytest
 import torch
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 from mam_lib.teaching.training_plots import plot_metric_bars, plot_predictions, saturation  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_metric_bars_start_at_zero_and_carry_their_values():

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 from mam_lib.inference import guides as G  # noqa: E402
 from mam_lib.inference.m2m import calibrated_random_m2m  # noqa: E402
@@ -16,12 +15,6 @@ from mam_lib.io.samples import DemoSample  # noqa: E402
 from mam_lib.teaching import trimap_comparison as tc  # noqa: E402
 
 H, W = 60, 80
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

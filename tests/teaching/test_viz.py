@@ -17,12 +17,6 @@ from mam_lib.teaching.refinement_report import stand_in_result  # noqa: E402
 H, W = 96, 128
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def alpha():
     """A solid disc with a soft (blurred) rim on a 96×128 canvas."""
