@@ -125,7 +125,7 @@ class MaskPrompt:
     def of(cls, mask) -> "MaskPrompt":
         """From any mask :func:`~mam_lib.inference.guides.check_mask` accepts (of its own size)."""
         a = np.asarray(mask)
-        m = check_mask(a[..., 0] if a.ndim == 3 and a.shape[2] == 1 else a, a.shape[:2], "the mask")
+        m = check_mask(a, a.shape[:2], "the mask")  # an (H,W,1) mask is squeezed there
         m.setflags(write=False)
         return cls(m, hashlib.sha1(np.packbits(m).tobytes() + repr(m.shape).encode()).hexdigest())
 
