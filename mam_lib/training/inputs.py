@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 from ..errors import MamError
 from ..inference.checkpoints import check_checkpoint_file
 from ..inference.device import autocast_context
-from ..inference.sam import build_sam, pad_to_sam, sam_features_and_masks
+from ..inference.sam import build_sam, crop_features, sam_features_and_masks
 from ..inference.weights import resolve_weights_path
 from .config import config_to_dict
 from .feature_cache import FeatureCache, build_feature_cache, cache_key, item_sources, open_or_build_cache
@@ -93,11 +93,11 @@ class InputsMixin:
             if "mask" not in batch:
                 raise MamError("model.mask_source = 'simulated' but the samples carry no 'mask'; "
                                "set data.with_mask = true")
-            # only the image encoder is needed: SAM's own mask would be thrown away
-            h, w = image.shape[-2:]
+            # only the image encoder is needed (SAM's own mask would be thrown away), and only its
+            # features of the crop: crop_features skips the windows of padding the tiny SAM never mixes in
             with torch.no_grad(), autocast_context(self.device, self.precision):
-                features = self.sam.image_encoder(pad_to_sam(image))
-            features = features.float()[..., : h // 16, : w // 16].contiguous()
+                features = crop_features(self.sam, image)
+            features = features.float().contiguous()
             return features, batch["mask"].to(self.device, non_blocking=True).float()
         box = batch["box"].to(self.device, non_blocking=True).float()
         with torch.no_grad():

@@ -7,8 +7,8 @@ import torch
 from segment_anything import SamPredictor
 
 from mam_lib.errors import CheckpointError, PromptError
-from mam_lib.inference.sam import (IMAGE_SIZE, SamMaskPredictor, TinySamConfig, build_sam, build_tiny_sam, normalise_and_pad,
-                         sam_features_and_masks, sam_variant_of)
+from mam_lib.inference.sam import (IMAGE_SIZE, SamMaskPredictor, TinySamConfig, build_sam, build_tiny_sam, crop_features,
+                         normalise_and_pad, pad_to_sam, sam_features_and_masks, sam_variant_of)
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +136,18 @@ def test_tiny_encoder_attention_layouts():
     x = torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)
     with torch.no_grad():
         assert windowed.image_encoder(x).shape == global_one.image_encoder(x).shape == (1, 256, 64, 64)
+
+
+@pytest.mark.parametrize("size", [(128, 128), (96, 208), (224, 32), (1024, 1024)])
+def test_crop_features_equal_the_padded_encoder(size):
+    """Computing only the windows that touch a crop gives the features of the whole padded image."""
+    images = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(sum(size)))
+    for sam in (build_tiny_sam(), build_tiny_sam(TinySamConfig(global_attn_indexes=(1,)))):
+        with torch.no_grad():
+            full = sam.image_encoder(pad_to_sam(images))[..., : size[0] // 16, : size[1] // 16]
+        assert torch.allclose(crop_features(sam, images), full, atol=1e-5)
+    with pytest.raises(PromptError, match="multiples of 16"):
+        crop_features(build_tiny_sam(), torch.zeros(1, 3, 100, 128))
 
 
 def test_vit_b_from_registry_has_published_shapes(tmp_path):
