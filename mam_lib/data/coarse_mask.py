@@ -17,7 +17,8 @@ mask-guided matting refiners:
 4. **Erosion / dilation** – the mask grows or shrinks by a signed distance drawn in
    ``morph_range`` pixels (negative erodes, positive dilates).
 5. **Boundary jitter** – the boundary moves by smooth noise of amplitude up to ``jitter``
-   pixels (the signed distance to the boundary is perturbed by low-frequency noise).
+   pixels (the signed distance to the boundary is perturbed by low-frequency noise). Steps 4
+   and 5 happen together with probability ``boundary_prob`` (SAM's boundary is often right).
 6. **Holes** – with probability ``hole_prob``, 1 to ``max_holes`` blobs of radius in
    ``hole_radius`` (fraction of the object size) are cut from the inside of the mask.
 7. **Spurious blobs** – with probability ``blob_prob``, a few blobs touching the object are added
@@ -52,6 +53,7 @@ class CoarseMaskConfig:
     lowres_size: int = 256  # longer side of the low-resolution mask (SAM's logit size)
     thin_prob: float = 0.5  # probability of removing thin parts with an opening
     thin_radius: tuple[float, float] = (2.0, 8.0)  # radius of the opening disc, pixels
+    boundary_prob: float = 1.0  # probability of the boundary errors (erosion/dilation and jitter) at all
     morph_range: tuple[float, float] = (-12.0, 12.0)  # signed erosion(-)/dilation(+), pixels
     jitter: float = 8.0  # max amplitude of boundary displacement noise, pixels
     jitter_scale: float = 0.08  # spatial scale of the jitter noise, fraction of the image side
@@ -72,6 +74,13 @@ class CoarseMaskConfig:
         """Small boundary errors only (a good SAM mask)."""
         return cls(threshold_range=(0.4, 0.6), morph_range=(-4.0, 4.0), jitter=3.0, thin_prob=0.3,
                    hole_prob=0.0, blob_prob=0.0)
+
+    @classmethod
+    def sam_like(cls) -> "CoarseMaskConfig":
+        """The errors SAM's masks have on photographs: a boundary that is exact or off by a few
+        pixels, thin parts (strands, fingers) missed, the detail of a 256² logit grid, an
+        occasional leak into a neighbour — and no holes cut into the object."""
+        return cls(boundary_prob=0.5, morph_range=(-8.0, 8.0), jitter=6.0, hole_prob=0.0, blob_prob=0.05)
 
     @classmethod
     def hard(cls) -> "CoarseMaskConfig":
@@ -141,6 +150,8 @@ def _perturb(mask: np.ndarray, g: np.random.Generator, cfg: CoarseMaskConfig, px
 
     morph = float(g.uniform(*cfg.morph_range)) * px
     amp = float(g.uniform(0.0, cfg.jitter)) * px
+    if cfg.boundary_prob < 1.0 and g.random() >= cfg.boundary_prob:  # no draw at 1.0: the default stream is kept
+        morph = amp = 0.0
     if (morph != 0.0 or amp > 0.0) and mask.any():
         sd = _signed_distance(mask)
         level = np.float32(-morph)

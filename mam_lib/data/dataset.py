@@ -5,8 +5,9 @@
 * **composites** (probability ``1 - real_ratio``): a foreground with alpha (procedural, or read
   from AIM, Distinctions-646, AM-2K, Human-2K or a ``fg/ + alpha/`` folder) goes through a random
   affine and a crop that keeps it in view, is sometimes merged with a second foreground, gets
-  an HSV jitter and is composited on a random crop of a background (procedural, or a folder
-  such as COCO or BG-20K);
+  an HSV jitter, with probability ``fg_texture_prob`` the texture of another background crop
+  painted onto its colour, and is composited on a random crop of a background (procedural,
+  scikit-image's sample photographs, or a folder such as COCO or BG-20K);
 * **real images** (probability ``real_ratio``, only when image sources are given): a photograph
   with its alpha (RefMatte, P3M, AM-2K originals, or a user's ``images/ + alphas/`` folder) gets
   the same affine, crop and jitter; its ``fg`` and ``bg`` are the photograph itself.
@@ -39,7 +40,8 @@ from ..errors import ConfigError, DatasetError
 from .sources.folders import BackgroundFolder
 from .sources.generated import ProceduralBackgrounds, ProceduralForegrounds
 from .sources.layouts import open_source
-from .transforms.appearance import DegradationConfig, JitterConfig, degrade, hsv_jitter
+from .sources.sample_photos import SamplePhotos
+from .transforms.appearance import DegradationConfig, JitterConfig, degrade, hsv_jitter, texture_foreground
 from .transforms.arrays import Sample, to_float_alpha, to_float_image
 from .transforms.compositing import composite, merge_foregrounds
 from .transforms.geometry import AffineConfig, random_affine_crop, random_background_crop
@@ -52,14 +54,17 @@ _TRIMAP_LUT = np.zeros((1, 256), np.float32)  # trimap byte -> {0, 0.5, 1}
 _TRIMAP_LUT[0, 128] = 0.5
 _TRIMAP_LUT[0, 255] = 1.0
 _VAL_SEED_OFFSET = 500_000_000  # procedural items of the val split start here (disjoint from train)
+SAMPLE_PHOTOS = "sample_photos"  # the layout of scikit-image's bundled photographs (backgrounds, no root)
 
 
 @dataclass
 class SourceSpec:
-    """One data source: ``layout`` is ``"procedural"`` or a key of :data:`mam_lib.data.sources.layouts.LAYOUTS`."""
+    """One data source: ``layout`` is ``"procedural"``, ``"sample_photos"`` (scikit-image's bundled
+    photographs as backgrounds, :mod:`mam_lib.data.sources.sample_photos`) or a key of
+    :data:`mam_lib.data.sources.layouts.LAYOUTS`."""
 
-    layout: str = "procedural"  # "procedural", "aim", "distinctions646", "am2k", "refmatte", ...
-    root: str | None = None  # data-set folder (not used by "procedural")
+    layout: str = "procedural"  # "procedural", "sample_photos", "aim", "distinctions646", "am2k", "refmatte", ...
+    root: str | None = None  # data-set folder (not used by "procedural" and "sample_photos")
     weight: float = 1.0  # relative probability among the sources of the same role
     split: str | None = None  # reader split; None: "train" for the train set, "test" for val
     options: dict = field(default_factory=dict)  # extra keyword arguments of the reader
@@ -78,6 +83,7 @@ class DataConfig:
     images: tuple[SourceSpec, ...] = ()  # real images with alphas (no compositing)
     real_ratio: float = 0.5  # fraction of real-image samples when `images` is not empty (paper: half)
     second_fg_prob: float = 0.5  # probability of merging a second foreground into a composite
+    fg_texture_prob: float = 0.0  # probability of painting a background image's texture onto the foreground
     affine: AffineConfig = field(default_factory=AffineConfig)  # ±30°, scale 0.8-1.5, shear 10, flip 0.5
     jitter: JitterConfig = field(default_factory=JitterConfig)  # HSV jitter of the foreground
     degradation: DegradationConfig = field(default_factory=DegradationConfig)  # off unless prob > 0
@@ -127,7 +133,7 @@ class DataConfig:
         for name in ("procedural_cache", "num_points"):
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"{where}.{name} must be 0 or more, got {getattr(self, name)}")
-        for name in ("real_ratio", "second_fg_prob", "focus_prob", "box_jitter"):
+        for name in ("real_ratio", "second_fg_prob", "fg_texture_prob", "focus_prob", "box_jitter"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ConfigError(f"{where}.{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 < float(self.bg_min_fraction) <= 1.0:
@@ -193,6 +199,12 @@ def _open_sources(specs: Sequence[SourceSpec], role: str, cfg: DataConfig, split
             else:
                 raise DatasetError("procedural sources are foregrounds or backgrounds, not real images; "
                                    "write a synthetic set with `mam synth` and read it as 'images_alphas'")
+            continue
+        if spec.layout == SAMPLE_PHOTOS:
+            if role != "background":
+                raise DatasetError(f"{SAMPLE_PHOTOS!r} (scikit-image's sample photographs) holds backgrounds only; "
+                                   f"it cannot be a {role} source")
+            out.append(SamplePhotos(spec.split or ("train" if split == "train" else "test"), **spec.options))
             continue
         if spec.root is None:
             raise DatasetError(f"source {spec.layout!r} needs a root folder")
@@ -347,6 +359,10 @@ class MattingDataset(Dataset):
                 fg2, a2 = random_affine_crop(fg2, a2, s, rng, cfg.affine, focus_prob=0.3)
                 fg, alpha = merge_foregrounds(fg, alpha, fg2, a2)
             fg = hsv_jitter(fg, rng, cfg.jitter)
+            if cfg.fg_texture_prob > 0 and rng.random() < cfg.fg_texture_prob:  # no draw at 0: streams kept
+                tsrc, t = self._pick(rng, self.backgrounds, self._bg_p)
+                texture = to_float_image(random_background_crop(tsrc.load(t), s, rng, cfg.bg_min_fraction))
+                fg = texture_foreground(fg, texture, rng)
             bsrc, b = self._pick(rng, self.backgrounds, self._bg_p)
             bg = to_float_image(random_background_crop(bsrc.load(b), s, rng, cfg.bg_min_fraction))
         image = composite(fg, bg, alpha)

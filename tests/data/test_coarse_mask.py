@@ -128,3 +128,25 @@ def test_presets_are_ordered_by_difficulty(alpha):
     assert 0.5 < hard < mild < 1.0
     assert 0.5 < default < 1.0
     assert mask_iou(alpha > 0.5, alpha) == 1.0
+
+
+def test_boundary_prob_decides_how_often_the_boundary_moves(alpha):
+    gt = alpha > 0.5
+    moved = dict(morph_range=(4.0, 10.0), jitter=0.0)
+    never = [simulate_coarse_mask(alpha, s, cfg(boundary_prob=0.0, **moved)) for s in range(4)]
+    assert all(np.array_equal(m, gt) for m in never)
+    always = [simulate_coarse_mask(alpha, s, cfg(boundary_prob=1.0, **moved)) for s in range(4)]
+    assert not any(np.array_equal(m, gt) for m in always)
+    half = [np.array_equal(simulate_coarse_mask(alpha, s, cfg(boundary_prob=0.5, **moved)), gt) for s in range(40)]
+    assert 8 <= sum(half) <= 32  # about half of the masks keep the exact boundary
+
+
+def test_sam_like_masks_cut_no_holes_and_often_keep_the_boundary():
+    a = _disc(256, 90)
+    inner = cv2.erode((a > 0.5).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    masks = [simulate_coarse_mask(a, s, CoarseMaskConfig.sam_like()) for s in range(12)]
+    assert all(m[inner].all() for m in masks)  # the inside is never cut: errors stay at the boundary
+    exact = sum(mask_iou(m, a) > 0.99 for m in masks)
+    assert 2 <= exact <= 10  # some masks are (nearly) exact, others are off
+    with_holes = [simulate_coarse_mask(a, s, CoarseMaskConfig()) for s in range(12)]
+    assert any(not m[inner].all() for m in with_holes)  # the default simulation does cut holes

@@ -183,3 +183,25 @@ def test_presets():
     assert DataConfig.cpu().crop_size == 512 and DataConfig.tiny().crop_size == 128
     assert DataConfig.tiny(seed=3).seed == 3
     assert DataConfig.tiny().replace(crop_size=64).crop_size == 64
+
+
+def test_foreground_texture_paints_the_object_and_keeps_the_composite_exact():
+    import numpy as np
+
+    yy, xx = np.mgrid[0:256, 0:256]
+    checker = [np.repeat((((yy // 8 + xx // 8) % 2) * 255).astype(np.uint8)[..., None], 3, axis=2)]
+    plain = MattingDataset(tiny(), backgrounds=[D.ArrayBackgrounds(checker)])
+    textured = MattingDataset(tiny(fg_texture_prob=1.0), backgrounds=[D.ArrayBackgrounds(checker)])
+    assert MattingDataset(tiny(fg_texture_prob=0.0))[0]["fg"].equal(MattingDataset(tiny())[0]["fg"])
+    for i in range(4):
+        a, b = plain[i], textured[i]
+        _check_item(b)  # image = alpha fg + (1 - alpha) bg still holds
+        assert a["alpha"].equal(b["alpha"])  # the geometry is the same: only the colour changes
+        inside = b["alpha"][0] > 0.5
+
+        def detail(fg):  # mean vertical step between neighbouring pixels inside the object
+            return (fg[:, 1:, :] - fg[:, :-1, :]).abs()[:, inside[1:, :] & inside[:-1, :]].mean()
+
+        assert detail(b["fg"]) > detail(a["fg"]) + 0.02  # the checkerboard's edges are painted on
+    with pytest.raises(Exception, match="fg_texture_prob"):
+        MattingDataset(tiny(fg_texture_prob=1.5))

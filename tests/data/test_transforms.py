@@ -247,3 +247,15 @@ def test_to_sam_tensor_normalisation_and_inverse():
     assert torch.allclose(t, ref, atol=1e-5)
     assert torch.allclose(T.to_sam_tensor(img.astype(np.float32) / 255), ref, atol=1e-4)
     assert np.array_equal(T.from_sam_tensor(t), img)
+
+
+def test_texture_foreground_blends_towards_the_texture_at_the_foreground_tone():
+    fg = np.full((32, 32, 3), 0.6, np.float32)
+    texture = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32) * 0.4  # dark, detailed
+    out = T.texture_foreground(fg, texture, 0, strength=(1.0, 1.0))
+    assert out.dtype == np.float32 and out.shape == fg.shape
+    assert np.allclose(out.mean(axis=(0, 1)), 0.6, atol=0.02)  # the object's tone is kept
+    assert np.allclose(out - out.mean(axis=(0, 1)), texture - texture.mean(axis=(0, 1)), atol=1e-5)
+    assert np.allclose(T.texture_foreground(fg, texture, 0, strength=(0.0, 0.0)), fg)
+    half = T.texture_foreground(fg, texture, 0, strength=(0.5, 0.5))
+    assert np.allclose(half, 0.5 * fg + 0.5 * out, atol=1e-5)

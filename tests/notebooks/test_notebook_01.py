@@ -30,6 +30,7 @@ def test_runs_and_writes_a_small_data_set(repo_root, tmp_path):
     # the hair figure promises fractional strands: the printed share says they are there
     fractional = float(re.search(r"hair: ([\d.]+)% of the pixels have a fractional alpha", text).group(1))
     assert fractional > 1.0
+    assert "scikit-image sample photos (train: rocket" in text and "held out: astronaut, coffee, chelsea" in text
     assert "<Axes" not in text and "<matplotlib" not in text
     assert output_kinds(executed).count("image/png") >= 12
     # the data set later notebooks read

@@ -13,6 +13,7 @@ module                 holds
                        :class:`PairedFolder`, :class:`BackgroundFolder`
 :mod:`.generated`      :class:`ProceduralForegrounds`, :class:`ProceduralBackgrounds`
 :mod:`.in_memory`      :class:`ArrayForegrounds`, :class:`ArrayBackgrounds`
+:mod:`.sample_photos`  :class:`SamplePhotos`: scikit-image's bundled photographs as backgrounds
 :mod:`.layouts`        the layout readers below, :data:`LAYOUTS`, :func:`open_source`
 =====================  ======================================================================
 
@@ -69,6 +70,7 @@ from .layouts import (
     refmatte,
 )
 from .pairing import Pair, pair_by_stem
+from .sample_photos import HELD_OUT_PHOTOS, TRAIN_PHOTOS, SamplePhotos
 
 __all__ = [
     # files
@@ -92,6 +94,10 @@ __all__ = [
     # in_memory
     "ArrayBackgrounds",
     "ArrayForegrounds",
+    # sample_photos
+    "HELD_OUT_PHOTOS",
+    "SamplePhotos",
+    "TRAIN_PHOTOS",
     # layouts
     "LAYOUTS",
     "aim",

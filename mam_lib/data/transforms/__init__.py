@@ -14,7 +14,7 @@ module                 holds
                        :func:`crop`, :func:`random_crop`, :func:`random_affine_crop`,
                        :func:`random_background_crop`
 :mod:`.trimap`         :func:`trimap_from_alpha`
-:mod:`.appearance`     :class:`JitterConfig`, :func:`hsv_jitter`, :class:`DegradationConfig`,
+:mod:`.appearance`     :class:`JitterConfig`, :func:`hsv_jitter`, :func:`texture_foreground`, :class:`DegradationConfig`,
                        :func:`degrade`
 :mod:`.prompts`        :func:`box_from_alpha`, :func:`jitter_box`, :func:`sample_points`
 :mod:`.tensors`        :func:`to_sam_tensor`, :func:`normalize_chw`, :func:`hwc_to_chw`,
@@ -56,7 +56,7 @@ Everything runs in float32 (or uint8) with OpenCV (``warpAffine``, ``distanceTra
 """
 from __future__ import annotations
 
-from .appearance import DegradationConfig, JitterConfig, degrade, hsv_jitter
+from .appearance import DegradationConfig, JitterConfig, degrade, hsv_jitter, texture_foreground
 from .arrays import ALPHA_OPAQUE, RngLike, Sample, as_rng, to_float_alpha, to_float_image, to_uint8_image
 from .compositing import composite, merge_foregrounds
 from .geometry import (
@@ -117,6 +117,7 @@ __all__ = [
     "JitterConfig",
     "degrade",
     "hsv_jitter",
+    "texture_foreground",
     # prompts
     "box_from_alpha",
     "jitter_box",
