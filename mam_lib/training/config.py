@@ -51,6 +51,7 @@ from ..io.atomic import atomic_write_text
 from ..errors import ConfigError, MamError
 from .regions import RegionScheduleConfig
 from .losses import LossConfig
+from ..data.coarse_mask import CoarseMaskConfig
 from ..data.dataset import DataConfig, SourceSpec, check_finite_fields
 
 if sys.version_info >= (3, 11):
@@ -280,21 +281,27 @@ def _finetune() -> TrainConfig:
 
 
 def _cpu_tiny() -> TrainConfig:
-    # Sized for 10 minutes on two CPU cores, feature caching included (benchmarks/bench_train_cpu.py):
-    # caching costs ~0.09 s per crop with the tiny SAM, a step of 8 crops ~0.19 s with bf16 autocast on a
-    # CPU with AMX (about twice that in float32). What improves the held-out matte is the number of
-    # training steps; 1000 cached crops are enough that they are not memorised.
+    # Sized for 10 minutes on two CPU cores without AMX, feature caching included
+    # (benchmarks/bench_train_cpu.py): caching takes seconds (the tiny SAM's encoder runs on the crop's
+    # own windows, mam_lib.inference.sam.crop_features), a step of 4 crops ~0.55 s in float32. In a
+    # budget this short more optimiser steps of smaller batches teach more than fewer large ones,
+    # and counting the fine scales' losses on the whole crop throughout (regions.warmup_steps =
+    # steps) keeps the decoder from hazing a good mask away from the edge. The data come closer to
+    # photographs: half the backgrounds are scikit-image's sample photos, a third of the objects
+    # carry a photo's texture, and the simulated masks have SAM's kind of errors (no holes).
     return TrainConfig(
         preset="cpu-tiny",
         data=DataConfig(crop_size=128, length=1000, val_length=32, procedural_size=(192, 256), procedural_count=1000,
-                        procedural_cache=32, trimap_width=(1, 10), with_mask=True, second_fg_prob=0.3),
+                        procedural_cache=32, trimap_width=(1, 10), with_mask=True, second_fg_prob=0.3,
+                        backgrounds=(SourceSpec("sample_photos"), SourceSpec("procedural")), fg_texture_prob=0.3,
+                        mask=CoarseMaskConfig.sam_like()),
         model=ModelConfig(sam_variant="tiny", mask_source="simulated", channels_last=True),
-        optim=OptimConfig(batch_size=8, accumulation=1, steps=2500, lr=3e-3, warmup_steps=100, clip_start=20),
+        optim=OptimConfig(batch_size=4, accumulation=1, steps=900, lr=3e-3, warmup_steps=100, clip_start=20),
         loss=LossConfig(),
-        regions=RegionScheduleConfig(warmup_steps=100),
+        regions=RegionScheduleConfig(warmup_steps=900),
         cache=CacheConfig(enabled=True, views=1, build_batch_size=8),
         run=RunConfig(out_dir="runs/cpu-tiny", device="cpu", precision="auto", num_workers=0, log_every=10,
-                      val_every=625, val_batch_size=8, save_every=625, keep_last=2, tensorboard=False),
+                      val_every=300, val_batch_size=8, save_every=300, keep_last=2, tensorboard=False),
     )
 
 
