@@ -283,7 +283,7 @@ def _finetune() -> TrainConfig:
 def _cpu_tiny() -> TrainConfig:
     # Sized for 10 minutes on two CPU cores without AMX, feature caching included
     # (benchmarks/bench_train_cpu.py): caching takes seconds (the tiny SAM's encoder runs on the crop's
-    # own windows, mam_lib.inference.sam.crop_features), a step of 4 crops ~0.55 s in float32. In a
+    # own windows, mam_lib.inference.sam.crop_features), a step of 2 crops ~0.17 s in float32. In a
     # budget this short more optimiser steps of smaller batches teach more than fewer large ones,
     # and counting the fine scales' losses on the whole crop throughout (regions.warmup_steps =
     # steps) keeps the decoder from hazing a good mask away from the edge. The data come closer to
@@ -296,12 +296,12 @@ def _cpu_tiny() -> TrainConfig:
                         backgrounds=(SourceSpec("sample_photos"), SourceSpec("procedural")), fg_texture_prob=0.3,
                         mask=CoarseMaskConfig.sam_like()),
         model=ModelConfig(sam_variant="tiny", mask_source="simulated", channels_last=True),
-        optim=OptimConfig(batch_size=4, accumulation=1, steps=900, lr=3e-3, warmup_steps=100, clip_start=20),
+        optim=OptimConfig(batch_size=2, accumulation=1, steps=2800, lr=3e-3, warmup_steps=100, clip_start=20),
         loss=LossConfig(),
-        regions=RegionScheduleConfig(warmup_steps=900),
+        regions=RegionScheduleConfig(warmup_steps=2800),
         cache=CacheConfig(enabled=True, views=1, build_batch_size=8),
         run=RunConfig(out_dir="runs/cpu-tiny", device="cpu", precision="auto", num_workers=0, log_every=10,
-                      val_every=300, val_batch_size=8, save_every=300, keep_last=2, tensorboard=False),
+                      val_every=700, val_batch_size=8, save_every=700, keep_last=2, tensorboard=False),
     )
 
 
