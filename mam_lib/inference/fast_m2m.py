@@ -23,6 +23,10 @@ differently, each exact in arithmetic and only changing float rounding:
   bounding box and the refinement's reach). The image and the mask are resized to each stage at
   full size, as the decoder does, and cropped; the head outputs are up-sampled from a region one
   source pixel wider than needed, with the decoder's own coordinate mapping.
+* **The os1 stage in row strips.** The last transposed convolution and the os1 head run on
+  :data:`STRIP_ROWS` output rows at a time (plus their margins), so their 32-channel full-size
+  tensors (~100 MB each at 1024×768) become ~16 MB ones that the allocator reuses instead of
+  fresh pages it must fault in at every forward; same values, about 5% faster, less peak memory.
 
 Training always uses :class:`~mam_lib.inference.m2m.M2MDecoder`; :class:`FastM2M` has no gradients
 and must be rebuilt (:meth:`FastM2M.from_decoder`) after the decoder's weights change.
@@ -41,6 +45,8 @@ from .m2m import M2MDecoder, ResidualBlock, SpectralNorm
 
 #: The image's sides must be multiples of this (the features are at 1/16).
 ALIGN = 16
+#: Output rows per strip of the os1 stage (see :meth:`FastM2M.forward`).
+STRIP_ROWS = 128
 
 
 class _FoldedConv(nn.Module):
@@ -75,6 +81,13 @@ class _FoldedConv(nn.Module):
 
 def _leaky(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu_(x, 0.2)
+
+
+def _dense(x: torch.Tensor) -> torch.Tensor:
+    """``x`` made channels_last-contiguous: a cropped view keeps NHWC strides but not contiguity, and
+    oneDNN then falls back to a kernel about 3× slower (measured: the os1 head's 3×3 convolution at
+    1024×768, 200 ms on a cropped view against 70 ms on a copy that costs ~5 ms)."""
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 class _FoldedBlock(nn.Module):
@@ -278,9 +291,15 @@ class FastM2M(nn.Module):
             return result
         x = self.layer4(guides.append(layer4_in.take(x, have), layer4_in, 4))
         have = layer4_in.finer(2)  # os2
-        x = _leaky(self.conv1(conv1_in.take(x, have)))
-        have = conv1_in.finer(2)  # os1
-        result["alpha_os1"] = self._alpha(self.head1(head1_in.take(x, have)), 1, head1_in, want)
+        strips = []
+        for r0 in range(want.r0, want.r1, STRIP_ROWS):
+            part = Region(r0, min(r0 + STRIP_ROWS, want.r1), want.c0, want.c1)
+            part_head1 = part.coarser(1, m.head1, size(1))
+            part_conv1 = part_head1.coarser(2, m.conv1, size(2))
+            y = _leaky(self.conv1(_dense(part_conv1.take(x, have))))
+            y = self.head1(_dense(part_head1.take(y, part_conv1.finer(2))))
+            strips.append(self._alpha(y, 1, part_head1, part))
+        result["alpha_os1"] = torch.cat(strips, -2)
         return result
 
 

@@ -55,6 +55,20 @@ def test_windows_and_the_valid_region_equal_the_full_forward_there(decoder, inpu
     assert set(only8) == {"alpha_os8"} and torch.equal(only8["alpha_os8"], out["alpha_os8"])
 
 
+@pytest.mark.parametrize("strip_rows", [16, 50, 1000])
+def test_the_os1_stage_in_row_strips_equals_the_full_forward(decoder, inputs, reference, monkeypatch, strip_rows):
+    """The os1 stage runs in strips of output rows (small tensors the allocator reuses); any strip
+    height gives the decoder's alpha, including strips that end inside a window."""
+    from mam_lib.inference import fast_m2m
+    monkeypatch.setattr(fast_m2m, "STRIP_ROWS", strip_rows)
+    fast = FastM2M.from_decoder(decoder)
+    for window in [None, (13, 181, 7, 250)]:
+        out = fast(*inputs, window=window)["alpha_os1"]
+        y0, y1, x0, x1 = window or (0, 192, 0, 256)
+        assert out.shape[-2:] == (y1 - y0, x1 - x0)
+        assert _close(out, reference["alpha_os1"][..., y0:y1, x0:x1]) < TOL
+
+
 def test_the_margins_are_needed(decoder, inputs, reference):
     """Without the receptive-field margins a window's edges see zero padding instead of the image."""
     fast = FastM2M.from_decoder(decoder)
