@@ -112,7 +112,7 @@ class RunConfig:
 
     out_dir: str = "runs/mam"  # checkpoints, logs, the config copy and (by default) the cache go here
     device: str | None = None  # None: CUDA, else MPS, else CPU
-    precision: str = "auto"  # "auto": bf16 on CUDA if supported (else fp16 + scaler) or on CPUs with AMX; else fp32
+    precision: str = "auto"  # "auto": bf16 on CUDA if supported (else fp16 + scaler) or on CPUs with native bf16 (AMX, AVX512-BF16); else fp32
     seed: int = 0  # seed of data order, region choices and the M2M initialisation
     num_workers: int = 2  # DataLoader worker processes
     log_every: int = 10  # steps between log rows
@@ -281,27 +281,29 @@ def _finetune() -> TrainConfig:
 
 
 def _cpu_tiny() -> TrainConfig:
-    # Sized for 10 minutes on two CPU cores without AMX, feature caching included
-    # (benchmarks/bench_train_cpu.py): caching takes seconds (the tiny SAM's encoder runs on the crop's
-    # own windows, mam_lib.inference.sam.crop_features), a step of 2 crops ~0.17 s in float32. In a
-    # budget this short more optimiser steps of smaller batches teach more than fewer large ones,
-    # and counting the fine scales' losses on the whole crop throughout (regions.warmup_steps =
-    # steps) keeps the decoder from hazing a good mask away from the edge. The data come closer to
-    # photographs: half the backgrounds are scikit-image's sample photos, a third of the objects
-    # carry a photo's texture, and the simulated masks have SAM's kind of errors (no holes).
+    # Sized for 10 minutes on two CPU cores, feature caching included (benchmarks/bench_train_cpu.py):
+    # caching 1500 crops takes under a minute (the tiny SAM's encoder runs on the crop's own windows,
+    # mam_lib.inference.sam.crop_features) and a step of 4 crops 0.11 s in bf16 on a CPU that computes
+    # bf16 natively (AVX512-BF16 or AMX; "auto" picks it), about 2.4x that in float32: 335 s in all
+    # on the first, about 12 minutes on the second. Beyond ~10 000 crops seen the held-out ratio
+    # stopped improving (docs/training.md), so the budget keeps room to spare. Counting the fine
+    # scales' losses on the whole crop throughout (regions.warmup_steps = steps) keeps the decoder
+    # from hazing a good mask away from the edge. The data come closer to photographs: half the
+    # backgrounds are scikit-image's sample photos, a third of the objects carry a photo's texture,
+    # and the simulated masks have SAM's kind of errors (no holes).
     return TrainConfig(
         preset="cpu-tiny",
-        data=DataConfig(crop_size=128, length=1000, val_length=32, procedural_size=(192, 256), procedural_count=1000,
+        data=DataConfig(crop_size=128, length=1500, val_length=32, procedural_size=(192, 256), procedural_count=1000,
                         procedural_cache=32, trimap_width=(1, 10), with_mask=True, second_fg_prob=0.3,
                         backgrounds=(SourceSpec("sample_photos"), SourceSpec("procedural")), fg_texture_prob=0.3,
                         mask=CoarseMaskConfig.sam_like()),
         model=ModelConfig(sam_variant="tiny", mask_source="simulated", channels_last=True),
-        optim=OptimConfig(batch_size=2, accumulation=1, steps=2800, lr=3e-3, warmup_steps=100, clip_start=20),
+        optim=OptimConfig(batch_size=4, accumulation=1, steps=2500, lr=3e-3, warmup_steps=100, clip_start=20),
         loss=LossConfig(),
-        regions=RegionScheduleConfig(warmup_steps=2800),
+        regions=RegionScheduleConfig(warmup_steps=2500),
         cache=CacheConfig(enabled=True, views=1, build_batch_size=8),
         run=RunConfig(out_dir="runs/cpu-tiny", device="cpu", precision="auto", num_workers=0, log_every=10,
-                      val_every=700, val_batch_size=8, save_every=700, keep_last=2, tensorboard=False),
+                      val_every=625, val_batch_size=8, save_every=625, keep_last=2, tensorboard=False),
     )
 
 
