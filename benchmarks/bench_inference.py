@@ -223,6 +223,7 @@ def large(size: tuple[int, int], with_eager: bool) -> list[str]:
                          f"{s['peak_mb'] / 1024:5.2f} GB (stages ms: " +
                          ", ".join(f"{k} {s['timings'][k]:.0f}" for k in STAGES) + ")")
             print(lines[-1], flush=True)
+
         def agreement(other: str) -> str:
             a, b = np.load(Path(tmp) / "eager.npy"), np.load(Path(tmp) / f"{other}.npy")
             d = np.abs(a - b)

@@ -6,7 +6,7 @@
 Each run's report names its batch and step count (``batch B, S steps``) and, if the budget cut it
 short, the steps it ran (``training: ... after N steps``); crops seen = batch × completed steps.
 For each held-out set the run's ratio is the decoder's SAD over the mask's (unknown region). The
-figure shows where more crops stop paying, next to the 0.7 target; the table is printed too.
+figure shows how the ratio falls with crops seen, next to the 0.7 target; the table is printed too.
 """
 from __future__ import annotations
 
