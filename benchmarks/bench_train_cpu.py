@@ -2,7 +2,8 @@
 
 Part 1 trains ``configs/cpu-tiny.toml`` (the ``cpu-tiny`` preset) within a wall-clock budget
 (default 10 minutes, building the SAM feature cache included), then scores procedural foregrounds
-the training never saw (the validation split of another data seed), in four held-out sets:
+the training never saw (the validation split of another data seed, in crops of ``HELD_OUT_CROP``²
+whatever the config's crop size), in four held-out sets:
 
   * on procedural backgrounds with the preset's simulated coarse mask,
   * on procedural backgrounds with a precise mask (``alpha > 0.5``, no simulated error),
@@ -41,6 +42,10 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+#: Side of the held-out crops, whatever the trained config's ``data.crop_size``: every figure recorded in
+#: ``benchmarks/results/`` and ``docs/training.md`` was scored on crops of this size, so a preset that
+#: trains on other crops is still scored on the same pictures.
+HELD_OUT_CROP = 128
 
 
 class Tee(io.TextIOBase):
@@ -128,10 +133,11 @@ def part_train(minutes: float, eval_items: int, out_dir: Path, config_path: Path
     from mam_lib.data.dataset import SourceSpec
 
     held_cfg = config.data.replace(seed=config.data.seed + 1, val_length=eval_items, fg_texture_prob=0.0,
-                                   backgrounds=(SourceSpec("procedural"),))
+                                   backgrounds=(SourceSpec("procedural"),), crop_size=HELD_OUT_CROP)
     held_out = MattingDataset(held_cfg, "val")
-    print(f"held-out sets: {len(held_out)} crops each of procedural foregrounds (data seed {held_cfg.seed}, split "
-          "'val') on procedural backgrounds and on held-out photographs; SAM features computed on the fly")
+    print(f"held-out sets: {len(held_out)} crops of {HELD_OUT_CROP}² each of procedural foregrounds (data seed "
+          f"{held_cfg.seed}, split 'val') on procedural backgrounds and on held-out photographs; SAM features "
+          "computed on the fly")
     photos = held_cfg.replace(backgrounds=(SourceSpec("sample_photos"),))  # the held-out photographs (val split)
     exact = CoarseMaskConfig.exact()
     sets = {  # name: (data config, label)

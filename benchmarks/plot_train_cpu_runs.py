@@ -3,8 +3,9 @@
     python benchmarks/plot_train_cpu_runs.py benchmarks/results/train_cpu.txt \
         benchmarks/results/train_cpu_variants.txt -o benchmarks/results/train_cpu_runs.png
 
-Each run's report names its batch and step count (``batch B, S steps``) and, if the budget cut it
-short, the steps it ran (``training: ... after N steps``); crops seen = batch × completed steps.
+Each run's report names its crop side (``crop C²``; hollow markers where it is not 128), its batch
+and step count (``batch B, S steps``) and, if the budget cut it short, the steps it ran
+(``training: ... after N steps``); crops seen = batch × completed steps.
 For each held-out set the run's ratio is the decoder's SAD over the mask's (unknown region). The
 figure shows how the ratio falls with crops seen, next to the 0.7 target; the table is printed too.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 SETS = ("procedural backgrounds, precise mask", "photo backgrounds, precise mask",
         "procedural backgrounds, simulated mask", "photo backgrounds, simulated mask")
 _HEADER = re.compile(r"batch (\d+), (\d+) steps")
+_CROP = re.compile(r"^crop (\d+)²")
 _DONE = re.compile(r"^training: \w+ after (\d+) steps")
 _ROW = re.compile(r"^\s+(" + "|".join(re.escape(s) for s in SETS) + r")\s+([\d.]+)\s+([\d.]+)\s")
 
@@ -26,7 +28,9 @@ def parse_runs(text: str) -> list[dict]:
     runs, run = [], None
     for line in text.splitlines():
         if (m := _HEADER.search(line)) and "cached" in line:
-            run = {"batch": int(m.group(1)), "steps": int(m.group(2)), "done": int(m.group(2))}
+            crop = _CROP.match(line)
+            run = {"batch": int(m.group(1)), "steps": int(m.group(2)), "done": int(m.group(2)),
+                   "crop": int(crop.group(1)) if crop else 128}
             runs.append(run)
         elif run is not None and (m := _DONE.search(line)):
             run["done"] = int(m.group(1))
@@ -36,7 +40,7 @@ def parse_runs(text: str) -> list[dict]:
     for r in runs:
         if all(s in r for s in SETS[:2]):
             r["crops"] = r["batch"] * r["done"]
-            r["label"] = f"{r['done']}×{r['batch']}"
+            r["label"] = f"{r['done']}×{r['batch']}" + ("" if r["crop"] == 128 else f" of {r['crop']}²")
             out.append(r)
     return out
 
@@ -50,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         raise SystemExit("no bench_train_cpu.py run found in " + ", ".join(map(str, args.results)))
     runs.sort(key=lambda r: r["crops"])
-    print(f"{'run':>10} {'crops':>7}  " + "  ".join(s.replace(' backgrounds', '').replace(' mask', '')
+    print(f"{'run':>16} {'crops':>7}  " + "  ".join(s.replace(' backgrounds', '').replace(' mask', '')
                                                   for s in SETS))
     for r in runs:
-        print(f"{r['label']:>10} {r['crops']:>7}  " + "  ".join(
+        print(f"{r['label']:>16} {r['crops']:>7}  " + "  ".join(
             f"{r[s]:>{len(s.replace(' backgrounds', '').replace(' mask', ''))}.3f}" if s in r else " " * 5
             for s in SETS))
     if args.output is not None:
@@ -62,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         import matplotlib.pyplot as plt  # noqa: PLC0415
 
         fig, ax = plt.subplots(figsize=(7, 4.2))
-        for s, marker in zip(SETS, "osv^"):
-            pts = [(r["crops"], r[s]) for r in runs if s in r]
-            ax.plot(*zip(*pts), marker, label=s, alpha=0.8)
+        for (s, marker), colour in zip(zip(SETS, "osv^"), ("C0", "C1", "C2", "C3")):
+            for crop in sorted({r["crop"] for r in runs}, reverse=True):
+                pts = [(r["crops"], r[s]) for r in runs if s in r and r["crop"] == crop]
+                if pts:  # 128² crops filled, other sizes hollow
+                    ax.plot(*zip(*pts), marker, color=colour, alpha=0.8, fillstyle="full" if crop == 128 else "none",
+                            label=s if crop == 128 else f"{s}, {crop}² crops")
         ax.axhline(0.7, color="k", ls="--", lw=1, label="target 0.7")
         ax.set_ylim(0.6, 0.9)  # the runs lie within 0.70-0.85; the axis does not start at 0
         ax.set_xlabel("crops seen in training (batch × steps)")
