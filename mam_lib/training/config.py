@@ -282,29 +282,29 @@ def _finetune() -> TrainConfig:
 
 def _cpu_tiny() -> TrainConfig:
     # Sized for 10 minutes on two CPU cores, feature caching included (benchmarks/bench_train_cpu.py):
-    # caching 1500 crops takes under a minute (the tiny SAM's encoder runs on the crop's own windows,
-    # mam_lib.inference.sam.crop_features) and a step of 4 crops 0.11 s in bf16 on a CPU that computes
-    # bf16 natively (AVX512-BF16 or AMX; "auto" picks it), about 2.4x that in float32: 335 s in all
-    # on the first, about 12 minutes on the second. From 10 000 to 15 000 crops seen the held-out
-    # ratio did not move and 30 000 reach 0.70 (docs/training.md); 4400 steps would only just fit the
-    # budget, so the preset keeps 2500. Counting the fine
-    # scales' losses on the whole crop throughout (regions.warmup_steps = steps) keeps the decoder
-    # from hazing a good mask away from the edge. The data come closer to photographs: half the
+    # caching 1500 crops takes about a minute (the tiny SAM's encoder runs on the crop's own windows,
+    # mam_lib.inference.sam.crop_features) and bf16 is about 2.4x as fast as float32 on a CPU that
+    # computes it natively (AVX512-BF16 or AMX; "auto" picks it): 569 s in all on the first, a tight
+    # fit (3000 steps took 512 s, about 0.005 worse). Crops of 96² rather than 128²: per crop a step
+    # costs 0.85 of the larger crops', and per crop seen they taught as much or more
+    # (docs/training.md, "Measured on a CPU"); 64² crops were worse again. Counting the fine scales'
+    # losses on the whole crop throughout (regions.warmup_steps = steps) keeps the decoder from
+    # hazing a good mask away from the edge. The data come closer to photographs: half the
     # backgrounds are scikit-image's sample photos, a third of the objects carry a photo's texture,
     # and the simulated masks have SAM's kind of errors (no holes).
     return TrainConfig(
         preset="cpu-tiny",
-        data=DataConfig(crop_size=128, length=1500, val_length=32, procedural_size=(192, 256), procedural_count=1000,
+        data=DataConfig(crop_size=96, length=1500, val_length=32, procedural_size=(192, 256), procedural_count=1000,
                         procedural_cache=32, trimap_width=(1, 10), with_mask=True, second_fg_prob=0.3,
                         backgrounds=(SourceSpec("sample_photos"), SourceSpec("procedural")), fg_texture_prob=0.3,
                         mask=CoarseMaskConfig.sam_like()),
         model=ModelConfig(sam_variant="tiny", mask_source="simulated", channels_last=True),
-        optim=OptimConfig(batch_size=4, accumulation=1, steps=2500, lr=3e-3, warmup_steps=100, clip_start=20),
+        optim=OptimConfig(batch_size=6, accumulation=1, steps=3500, lr=3e-3, warmup_steps=100, clip_start=20),
         loss=LossConfig(),
-        regions=RegionScheduleConfig(warmup_steps=2500),
+        regions=RegionScheduleConfig(warmup_steps=3500),
         cache=CacheConfig(enabled=True, views=1, build_batch_size=8),
         run=RunConfig(out_dir="runs/cpu-tiny", device="cpu", precision="auto", num_workers=0, log_every=10,
-                      val_every=625, val_batch_size=8, save_every=625, keep_last=2, tensorboard=False),
+                      val_every=875, val_batch_size=8, save_every=875, keep_last=2, tensorboard=False),
     )
 
 
