@@ -5,7 +5,8 @@ Part 1 trains ``configs/cpu-tiny.toml`` (the ``cpu-tiny`` preset) within a wall-
 the training never saw (the validation split of another data seed, in crops of ``HELD_OUT_CROP``²
 whatever the config's crop size), in four held-out sets:
 
-  * on procedural backgrounds with the preset's simulated coarse mask,
+  * on procedural backgrounds with a simulated coarse mask (``HELD_OUT_MASK``, whatever the config's
+    ``data.mask``),
   * on procedural backgrounds with a precise mask (``alpha > 0.5``, no simulated error),
   * on photographs the training never uses (:data:`mam_lib.data.sources.sample_photos.HELD_OUT_PHOTOS`)
     with a precise mask, and with the simulated one.
@@ -46,6 +47,13 @@ REPO = Path(__file__).resolve().parents[1]
 #: ``benchmarks/results/`` and ``docs/training.md`` was scored on crops of this size, so a preset that
 #: trains on other crops is still scored on the same pictures.
 HELD_OUT_CROP = 128
+#: The held-out sets' simulated coarse masks (``CoarseMaskConfig`` fields), whatever the trained config's
+#: ``data.mask``: ``CoarseMaskConfig.sam_like()`` as every recorded figure used it, the binarisation
+#: threshold anywhere in [0.2, 0.8]. A preset that trains on other masks is scored against these same
+#: masks, so a change of the training masks cannot make the test easier.
+HELD_OUT_MASK = dict(threshold_range=(0.2, 0.8), lowres_prob=0.7, lowres_size=256, thin_prob=0.5,
+                     thin_radius=(2.0, 8.0), boundary_prob=0.5, morph_range=(-8.0, 8.0), jitter=6.0,
+                     jitter_scale=0.08, hole_prob=0.0, blob_prob=0.05, max_blobs=2)
 
 
 class Tee(io.TextIOBase):
@@ -90,7 +98,7 @@ def save_figure(path: Path, sets: dict, results: dict, steps: int, seconds: floa
             rows[f"{short}: M2M ({r[key] / r[f'mask_{key}']:.2f}×)"] = {"v": r[key]}
         fig = plot_metric_bars(rows, key="v", label=f"SAD ÷1000 per crop, {what} (lower is better)",
                                title=f"cpu-tiny, {steps} steps in {seconds / 60:.1f} min: held-out crops, {what}")
-        target = path.with_name(f"{path.stem}_{key}{path.suffix}")
+        target = path.with_name(f"{path.stem}_{key}.png")  # PNG bytes, whatever suffix PATH has
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(target, figure_to_png(fig, dpi=70))
         print(f"figure saved to {target}")
@@ -110,7 +118,9 @@ def part_train(minutes: float, eval_items: int, out_dir: Path, config_path: Path
     print(f"== part 1: train {shown} from scratch, budget {minutes:.1f} min ==")
     print(f"crop {config.data.crop_size}², {config.data.length} train items × {config.cache.views} view(s) cached, "
           f"batch {o.batch_size}, {o.steps} steps, lr {o.lr}, warm-up {o.warmup_steps}, "
-          f"SAM {config.model.sam_variant}, mask {config.model.mask_source}")
+          f"SAM {config.model.sam_variant}, mask {config.model.mask_source}"
+          + (" (threshold {:g}-{:g})".format(*config.data.mask.threshold_range)
+             if config.model.mask_source == "simulated" else ""))
     started = time.perf_counter()
     trainer = Trainer(config, echo=print)
     untrained = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
@@ -133,7 +143,8 @@ def part_train(minutes: float, eval_items: int, out_dir: Path, config_path: Path
     from mam_lib.data.dataset import SourceSpec
 
     held_cfg = config.data.replace(seed=config.data.seed + 1, val_length=eval_items, fg_texture_prob=0.0,
-                                   backgrounds=(SourceSpec("procedural"),), crop_size=HELD_OUT_CROP)
+                                   backgrounds=(SourceSpec("procedural"),), crop_size=HELD_OUT_CROP,
+                                   mask=CoarseMaskConfig(**HELD_OUT_MASK))
     held_out = MattingDataset(held_cfg, "val")
     print(f"held-out sets: {len(held_out)} crops of {HELD_OUT_CROP}² each of procedural foregrounds (data seed "
           f"{held_cfg.seed}, split 'val') on procedural backgrounds and on held-out photographs; SAM features "
