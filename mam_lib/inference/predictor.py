@@ -154,10 +154,17 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t[0, 0].float().cpu().numpy()
 
 
-#: How the decoder runs: "fast" (prepared weights, channels_last, no padding, the matte computed a
-#: band of rows at a time: :mod:`mam_lib.inference.fast_m2m`) or "eager" (the decoder module as
-#: it is and full-size maps, the published arithmetic and speed).
-BACKENDS = ("fast", "eager")
+#: How the decoder and the refinement run:
+#:
+#: * ``"fast"``: the prepared decoder (folded weights, channels_last, no padding, only the matte's
+#:   region: :mod:`mam_lib.inference.fast_m2m`) and, on the CPU, the refinement a band of rows at a
+#:   time (:func:`~mam_lib.inference.refinement.refine_in_rows`). Same matte to ~1e-5, except the
+#:   few pixels whose value lies within float rounding of a band threshold (see docs/refinement.md).
+#: * ``"exact"``: the decoder module as it is (the published arithmetic and its speed) and, on the
+#:   CPU, the row-wise refinement, which is bit for bit the full-size one: the alpha is identical
+#:   to "eager"'s, with the fast path's memory on very large photos.
+#: * ``"eager"``: the decoder module and every map at full size, the published way.
+BACKENDS = ("fast", "exact", "eager")
 
 
 class MattingPredictor:
@@ -171,10 +178,12 @@ class MattingPredictor:
         refinement: default refinement settings (guidance mode, band widths).
         precision: None (float32), or ``"bf16"``/``"fp16"`` autocast on CUDA; ``"bf16"`` also on the
             CPU, where it pays only on processors with native bf16 (see README, "Device and precision").
-        backend: ``"fast"`` (default) or ``"eager"``, see :data:`BACKENDS`. Both give the same
-            alpha (max abs difference ~1e-6 in float32); "fast" is several times quicker and keeps
-            memory low on very large photos. The fast decoder is prepared from ``m2m``'s weights on
-            first use and prepared again whenever they change (e.g. after ``load_state_dict``).
+        backend: ``"fast"`` (default), ``"exact"`` or ``"eager"``, see :data:`BACKENDS`. All give the
+            same alpha (max abs difference ~1e-6 in float32 but for pixels at a band threshold);
+            "exact" and "eager" give identical ones. "fast" is several times quicker; "fast" and
+            "exact" keep memory low on very large photos. The fast decoder is prepared from
+            ``m2m``'s weights on first use and prepared again whenever they change (e.g. after
+            ``load_state_dict``).
         text_detector: turns text prompts into boxes (:class:`~mam_lib.inference.text.TextDetector`);
             None: the cached Grounding DINO weights are loaded on the first text prompt. It can also be
             set later: ``predictor.text_detector = build_tiny_grounding_dino()``.
@@ -330,7 +339,7 @@ class MattingPredictor:
         t0 = time.perf_counter()
         mine = {k: v[i:i + 1] for k, v in lowres.items()}
         mask = np.asarray(sam_pred.mask, dtype=bool)
-        if self.backend == "fast" and self.device.type == "cpu":
+        if self.backend in ("fast", "exact") and self.device.type == "cpu":
             alpha, details = refine_in_rows(mine, mask, config), {}
 
             def finest(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
