@@ -6,10 +6,11 @@
 For each photo size and each of two masks it times ``MattingPredictor.predict(box=...)`` with
 ``backend="eager"`` and ``backend="fast"``, interleaved, ``--repeats`` times after a warm-up, and
 prints the median milliseconds of each stage (SAM's prompt decoder, M2M, refinement, total), the
-memory a prompt adds at its peak (resident set, sampled every 2 ms), the
-ratio fast / eager of the totals, and how the two agree: the largest difference of the decoder's
-outputs (before the refinement), of the alphas, and the number of alpha pixels that differ by
-more than 1e-4 — next to the same count for the eager path against itself run with one thread.
+memory a prompt adds at its peak (resident set, sampled every 2 ms), the decoder's work (GFLOP,
+torch's ``FlopCounterMode``) and the rate it ran at (GFLOP/s; the header gives a 4096² float32
+matrix product's rate on the same machine, the densest work its cores do), the ratio fast / eager
+of the totals, and how the two agree: the largest difference of the decoder's outputs (before the
+refinement), of the alphas, and the number of alpha pixels that differ by more than 1e-4 — next to the same count for the eager path against itself run with one thread.
 A decoder difference of ~1e-6 (float rounding) moves the few pixels whose value lies within it
 of a band threshold (1/255, 254/255) into or out of a band; such a pixel then takes another scale's
 value. The eager path does the same between thread counts, so that column is the rounding noise.
@@ -23,11 +24,12 @@ value. The eager path does the same between thread counts, so that column is the
   SAM's prediction by the demo sample's true mask (``data_samples/demo/alpha.png`` ≥ 0.5), what a
   trained SAM gives for a box around that object.
 * ``--large``: one prompt (SAM's mask, about 80% of the picture) on a photo of that size in a
-  fresh process per backend: seconds and peak resident memory (the process's own high-water mark,
-  ``VmHWM``, including the ~1 GB of libraries and models; not ``ru_maxrss``, which Linux carries
-  over from the parent through fork and exec, so a child started by a 3 GB parent reports 3 GB), and whether
-  the alphas are identical, the fast path's to the eager one's and the eager path's on one thread to
-  its own on all (``--no-large-eager`` skips both eager runs).
+  fresh process per backend (eager, exact, fast): seconds and peak resident memory (the process's
+  own high-water mark, ``VmHWM``, including the ~1 GB of libraries and models; not ``ru_maxrss``,
+  which Linux carries over from the parent through fork and exec, so a child started by a 3 GB
+  parent reports 3 GB), and whether the alphas are identical: the exact and the fast path's to
+  the eager one's, and the eager path's on one thread to its own on all (``--no-large-eager``
+  skips both eager runs).
 * ``--bf16``: the fast path under CPU bf16 autocast at 1024×768, its time and its difference.
 
 The report is also written to ``--out`` (default ``benchmarks/results/inference_<device>.txt``).
@@ -133,6 +135,31 @@ def build(backend: str, device: str, precision: str | None = None) -> MattingPre
                             backend=backend, precision=precision)
 
 
+def decoder_gflop(predictor: MattingPredictor, result) -> float:
+    """The floating-point work (GFLOP, torch's own count) of the decoder run behind ``result``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    window = result.lowres_window
+    with FlopCounterMode(display=False) as counter:
+        if window != (0, 0, 0, 0):  # an empty mask runs no decoder
+            predictor._decode(result.sam.mask_lowres, window)
+    return counter.get_total_flops() / 1e9
+
+
+def matmul_gflops(device: str, n: int = 4096) -> float:
+    """The float32 rate of one ``n × n`` matrix product (MKL here), best of 3: what the machine's cores
+    give on the densest work there is, the yardstick for the decoder's GFLOP/s."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(4):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
 def time_size(size: tuple[int, int], repeats: int, device: str) -> list[str]:
     image, alpha, box = demo_inputs(size)
     threads = torch.get_num_threads()
@@ -164,8 +191,10 @@ def time_size(size: tuple[int, int], repeats: int, device: str) -> list[str]:
         ratio = med["fast"]["total"] / med["eager"]["total"]
         for b in ("eager", "fast"):
             m = med[b]
+            gflop = decoder_gflop(predictors[b], results[b])
             lines.append(f"{size[0]:>5}x{size[1]:<5} {mask_kind:<11} {b:<5} {m['sam']:8.0f} {m['m2m']:8.0f} "
-                         f"{m['refine']:8.0f} {m['total']:8.0f} {memory[b]:7.0f}" +
+                         f"{m['refine']:8.0f} {m['total']:8.0f} {memory[b]:7.0f} {gflop:6.1f} "
+                         f"{gflop / m['m2m'] * 1000:5.0f}" +
                          (f"  {ratio:6.3f}  {decoder:8.1e} {diff.max():8.1e} {int((diff > 1e-4).sum()):6d} "
                           f"{int((noise > 1e-4).sum()):6d}  {f.mask.mean():4.0%}" if b == "fast" else ""))
         print("\n".join(lines[-2:]), flush=True)
@@ -210,7 +239,7 @@ def large(size: tuple[int, int], with_eager: bool) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         stats = {}
-        for backend in (("eager", "fast", "eager-1thread") if with_eager else ("fast",)):
+        for backend in (("eager", "exact", "fast", "eager-1thread") if with_eager else ("exact", "fast")):
             out = Path(tmp) / f"{backend}.npy"
             proc = subprocess.run([sys.executable, __file__, "--_large-one", backend, f"{size[0]}x{size[1]}", str(out)],
                                   capture_output=True, text=True)
@@ -230,11 +259,12 @@ def large(size: tuple[int, int], with_eager: bool) -> list[str]:
             return (f"alpha identical: {np.array_equal(a, b)} (max abs difference {d.max():.1e}, "
                     f"{int((d > 1e-4).sum())} of {d.size / 1e6:.0f} M pixels over 1e-4)")
 
-        if "eager" in stats and "fast" in stats:
-            lines.append(f"fast against eager: {agreement('fast')}; time ratio "
-                         f"{stats['fast']['seconds'] / stats['eager']['seconds']:.3f}, memory ratio "
-                         f"{stats['fast']['peak_mb'] / stats['eager']['peak_mb']:.3f}")
-            print(lines[-1], flush=True)
+        for other in ("exact", "fast"):
+            if "eager" in stats and other in stats:
+                lines.append(f"{other} against eager: {agreement(other)}; time ratio "
+                             f"{stats[other]['seconds'] / stats['eager']['seconds']:.3f}, memory ratio "
+                             f"{stats[other]['peak_mb'] / stats['eager']['peak_mb']:.3f}")
+                print(lines[-1], flush=True)
         if "eager" in stats and "eager-1thread" in stats:
             lines.append(f"eager on 1 thread against eager (its rounding noise): {agreement('eager-1thread')}")
             print(lines[-1], flush=True)
@@ -282,8 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     lines = [f"# bench_inference on {machine() if args.device == 'cpu' else torch.cuda.get_device_name(0)}",
              f"# {time.strftime('%Y-%m-%d %H:%M')}; median of {args.repeats} interleaved runs; milliseconds",
-             "size        mask        path      SAM      M2M   refine    total  +MB   fast/   decoder    alpha  >1e-4  >1e-4  mask",
-             "                                                                         eager  max|Δ|    max|Δα|  fast   1-thr  area"]
+             f"# float32 {4096}² matrix product: {matmul_gflops(args.device):.0f} GFLOP/s; M2M: the decoder's GFLOP "
+             "(torch's count) and GFLOP/s",
+             "size        mask        path      SAM      M2M   refine    total  +MB    M2M   M2M   fast/   decoder    alpha  >1e-4  >1e-4  mask",
+             "                                                                      GFLOP  GF/s   eager  max|Δ|    max|Δα|  fast   1-thr  area"]
     print("\n".join(lines), flush=True)
     for size in filter(None, args.sizes.split(",")):
         lines += time_size(parse_size(size), args.repeats, args.device)
