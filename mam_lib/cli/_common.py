@@ -10,6 +10,20 @@ def add_overwrite(parser, what: str = "existing output files") -> None:
                         help=f"replace {what} (inputs of the command are never replaced)")
 
 
+#: ``--backend`` choices: :data:`mam_lib.inference.predictor.BACKENDS` (a test keeps them equal; not
+#: imported here, so that ``mam --help`` does not load torch).
+BACKEND_CHOICES = ("fast", "exact", "eager")
+
+
+def add_backend(parser) -> None:
+    """Add ``--backend`` (how the decoder and the refinement run, see ``MattingPredictor``)."""
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default="fast",
+                        help="fast (default): the quickest, the same matte to float rounding; exact: the published "
+                             "decoder arithmetic, an alpha identical to eager's bit for bit in the fast path's memory "
+                             "(the decoder at the published speed); eager: the published way (more memory on large "
+                             "photos)")
+
+
 def check_device(device: str | None, option: str = "--device") -> None:
     """Raise :class:`ConfigError` for a device name torch does not know, or one that is not here."""
     if device is None:

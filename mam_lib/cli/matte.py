@@ -14,8 +14,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import MamError
-from ._common import (add_overwrite, add_text_options, at_least, background_option, check_checkpoints, check_device,
-                      text_config)
+from ._common import (add_backend, add_overwrite, add_text_options, at_least, background_option, check_checkpoints,
+                      check_device, text_config)
 
 DESCRIPTION = """\
 Write an RGBA cut-out (and optionally the alpha and a composite) of the object selected by a
@@ -82,6 +82,7 @@ def register(subparsers) -> None:
     p.add_argument("--sam-checkpoint", default=None, help="SAM checkpoint path")
     p.add_argument("--m2m-checkpoint", default=None, help="M2M (MAM) checkpoint path")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    add_backend(p)
     add_overwrite(p)
     p.set_defaults(func=run)
 
@@ -163,7 +164,8 @@ def run(args) -> int:
     found = None
     if args.text is not None:  # detect first: a missing extra, missing weights or no box fail before SAM loads
         found = _detect(args)
-    predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device)
+    predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device,
+                                      backend=args.backend)
     if not real:
         print(f"warning: {predictor.description}", file=sys.stderr)
     if found is not None:

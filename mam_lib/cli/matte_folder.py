@@ -180,6 +180,8 @@ def _settings(args, has_text: bool) -> dict:
 
     settings = {"guidance": args.guidance, "estimate_fg": not args.no_fg_estimation, "sam_variant": args.sam_variant,
                 "sam_checkpoint": path(args.sam_checkpoint), "m2m_checkpoint": path(args.m2m_checkpoint)}
+    if args.backend != "fast":  # absent for the default, so records written before the option still match
+        settings["backend"] = args.backend
     if has_text:
         settings["text"] = {"model": args.text_model, "box_threshold": args.box_threshold,
                             "text_threshold": args.text_threshold, "max_instances": args.max_instances}
@@ -401,7 +403,8 @@ class _Matter:
             if not real_detector:
                 print(f"warning: {self.detector.description}", file=sys.stderr)
             self.text_config = text_config(args, self.detector.config, max_detections=args.max_instances)
-        self.predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device)
+        self.predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device,
+                                               backend=args.backend)
         if not real:
             print(f"warning: {self.predictor.description}", file=sys.stderr)
         self.refinement = self.predictor.refinement.with_(guidance=args.guidance)

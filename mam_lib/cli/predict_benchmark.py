@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import MamError, OutputError
-from ._common import add_overwrite, add_text_options, at_least, check_checkpoints, check_device, text_config
+from ._common import add_backend, add_overwrite, add_text_options, at_least, check_checkpoints, check_device, text_config
 
 
 def register(subparsers) -> None:
@@ -38,6 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--sam-checkpoint", default=None, help="SAM checkpoint path (random weights without it)")
     p.add_argument("--m2m-checkpoint", default=None, help="M2M (MAM) checkpoint path (random weights without it)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    add_backend(p)
     p.add_argument("--limit", type=int, default=None, help="only the first N ground-truth alphas (a quick check)")
     p.add_argument("--skip-existing", action="store_true", help="keep predictions already in --out (resume)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -143,7 +144,8 @@ def _predict(args, preset, layout, listing, samples, out: Path, prompts=None) ->
         if not real_detector:
             print(f"warning: {detector.description}", file=sys.stderr)
         config = text_config(args, TextPromptConfig.mam_benchmark())
-    predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device)
+    predictor, real = build_predictor(args.sam_variant, args.sam_checkpoint, args.m2m_checkpoint, args.device,
+                                      backend=args.backend)
     if not real:
         print(f"warning: {predictor.description}: without both checkpoints the predictions are not meaningful",
               file=sys.stderr)
@@ -155,6 +157,7 @@ def _predict(args, preset, layout, listing, samples, out: Path, prompts=None) ->
     manifest = {
         "benchmark": preset.name, "images": str(layout.image_dir), "alphas": str(layout.alpha_dir),
         "prompt": args.prompt, "guidance": args.guidance, "predictor": predictor.description,
+        "backend": args.backend,
         "written": len(report.written), "kept": len(report.kept), "empty_ground_truth": report.empty_gt,
         "skipped": [{"name": n, "reason": r} for n, r in report.skipped],
         "images_encoded": report.images_encoded, "seconds": round(report.seconds, 3),

@@ -561,7 +561,7 @@ class MattingPredictor:
 
 
 def default_predictor(device: str | torch.device | None = None, sam_variant: str = "vit_b",
-                      seed: int = 0) -> tuple[MattingPredictor, bool]:
+                      seed: int = 0, backend: str = "fast") -> tuple[MattingPredictor, bool]:
     """The predictor the demo, notebooks and widget start from.
 
     Uses the published weights when both files are in the cache folder (see
@@ -573,8 +573,9 @@ def default_predictor(device: str | torch.device | None = None, sam_variant: str
     sam_ckpt = find_checkpoint(f"sam_{sam_variant}") if sam_variant != "tiny" else None
     m2m_ckpt = find_checkpoint(M2M_FOR_SAM[sam_variant]) if sam_variant in M2M_FOR_SAM else None
     if sam_ckpt is not None and m2m_ckpt is not None:
-        return MattingPredictor.from_pretrained(sam_variant, sam_ckpt, m2m_ckpt, device=device, seed=seed), True
-    predictor = MattingPredictor.from_pretrained("tiny", None, None, device=device, seed=seed)
+        return MattingPredictor.from_pretrained(sam_variant, sam_ckpt, m2m_ckpt, device=device, seed=seed,
+                                                backend=backend), True
+    predictor = MattingPredictor.from_pretrained("tiny", None, None, device=device, seed=seed, backend=backend)
     predictor.description = ("tiny random SAM + random M2M (no published checkpoints found in the cache folder): "
                              "the pipeline runs end to end, but the mattes are meaningless")
     return predictor, False
@@ -582,13 +583,15 @@ def default_predictor(device: str | torch.device | None = None, sam_variant: str
 
 def build_predictor(sam_variant: str | None = None, sam_checkpoint: str | os.PathLike | None = None,
                     m2m_checkpoint: str | os.PathLike | None = None,
-                    device: str | torch.device | None = None) -> tuple[MattingPredictor, bool]:
+                    device: str | torch.device | None = None, backend: str = "fast") -> tuple[MattingPredictor, bool]:
     """The predictor a command line asks for: :func:`default_predictor` when nothing is named,
-    else :meth:`MattingPredictor.from_pretrained` (``vit_b`` when only checkpoints are given).
+    else :meth:`MattingPredictor.from_pretrained` (``vit_b`` when only checkpoints are given);
+    ``backend``: see :data:`BACKENDS`.
 
     Returns ``(predictor, uses_real_weights)``; real means both checkpoints were loaded.
     """
     if sam_variant is None and sam_checkpoint is None and m2m_checkpoint is None:
-        return default_predictor(device=device)
-    predictor = MattingPredictor.from_pretrained(sam_variant or "vit_b", sam_checkpoint, m2m_checkpoint, device=device)
+        return default_predictor(device=device, backend=backend)
+    predictor = MattingPredictor.from_pretrained(sam_variant or "vit_b", sam_checkpoint, m2m_checkpoint, device=device,
+                                                 backend=backend)
     return predictor, sam_checkpoint is not None and m2m_checkpoint is not None

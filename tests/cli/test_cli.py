@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from mam_lib.cli import main
@@ -40,6 +41,39 @@ def test_matte_writes_cutout_alpha_and_composite(tmp_path, capsys):
     assert np.asarray(Image.open(tmp_path / "a.png")).shape == (64, 80)
     assert np.asarray(Image.open(tmp_path / "c.png")).shape == (64, 80, 3)
     assert "wrote" in capsys.readouterr().out
+
+
+def test_backend_option_gives_the_predictors_backends_and_exact_is_eager_bit_for_bit(tmp_path, capsys, monkeypatch):
+    from mam_lib.cli._common import BACKEND_CHOICES
+    from mam_lib.inference import predictor as predictor_module
+    from mam_lib.inference.predictor import BACKENDS
+
+    assert BACKEND_CHOICES == BACKENDS
+    built, real_build = [], predictor_module.build_predictor
+
+    def build(*args, **kwargs):
+        predictor, real = real_build(*args, **kwargs)
+        built.append(predictor.backend)
+        return predictor, real
+
+    monkeypatch.setattr(predictor_module, "build_predictor", build)
+    img = np.zeros((300, 420, 3), np.uint8)
+    img[80:220, 100:330] = (230, 180, 90)
+    Image.fromarray(img).save(tmp_path / "in.png")
+    alphas = {}
+    for backend in ("exact", "eager"):
+        out = tmp_path / f"{backend}_alpha.png"
+        assert main(["matte", str(tmp_path / "in.png"), "--box", "90", "70", "340", "230", "--backend", backend,
+                     "-o", str(tmp_path / f"{backend}_cut.png"), "--alpha-out", str(out)]) == 0
+        alphas[backend] = np.asarray(Image.open(out))
+    assert built == ["exact", "eager"]
+    assert alphas["exact"].std() > 0
+    np.testing.assert_array_equal(alphas["exact"], alphas["eager"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["matte", str(tmp_path / "in.png"), "--box", "0", "0", "5", "5", "--backend", "turbo",
+              "-o", str(tmp_path / "t.png")])
+    assert "invalid choice: 'turbo'" in capsys.readouterr().err
 
 
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys):

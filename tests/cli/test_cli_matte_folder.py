@@ -51,12 +51,15 @@ def fake(monkeypatch):
     log: list = []
     built = []
 
+    built_with = []
+
     def build(*args, **kwargs):
         built.append(args)
+        built_with.append(kwargs)
         return _FakePredictor(log), False
 
     monkeypatch.setattr(predictor_module, "build_predictor", build)
-    return types.SimpleNamespace(log=log, built=built)
+    return types.SimpleNamespace(log=log, built=built, built_with=built_with)
 
 
 def _photo(path, size=(40, 56)):
@@ -382,3 +385,19 @@ def test_text_prompts_without_the_text_extra_are_refused_before_any_work(fake, f
     err = capsys.readouterr().err
     assert "pip install -e '.[text]'" in err and len(err.strip().splitlines()) == 1, err
     assert not folder.out.exists() and not fake.built
+
+
+def test_the_backend_reaches_the_predictor_and_is_part_of_each_record(fake, folder, capsys):
+    assert _run(folder, "--backend", "exact") == SOME_FAILED
+    assert fake.built_with[-1]["backend"] == "exact"
+    record = json.loads((folder.out / ".mam_matte" / "a.png.json").read_text())
+    assert record["key"]["settings"]["backend"] == "exact"
+    capsys.readouterr()
+    # another backend gives (slightly) other mattes: the done images are matted again, not skipped
+    assert _run(folder, "--backend", "eager") == SOME_FAILED
+    assert "2 done, 0 skipped" in capsys.readouterr().out
+    # the default backend leaves the records as they were before the option existed
+    assert _run(folder) == SOME_FAILED
+    assert fake.built_with[-1]["backend"] == "fast"
+    record = json.loads((folder.out / ".mam_matte" / "a.png.json").read_text())
+    assert "backend" not in record["key"]["settings"]

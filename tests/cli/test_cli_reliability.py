@@ -137,7 +137,8 @@ def test_predict_benchmark_never_writes_over_the_ground_truth(fake, tmp_path, ca
     assert "did not write (0.png); pass --overwrite" in _error(capsys)
     assert main(["predict-benchmark", str(root), "--out", str(out), "--no-progress", "--overwrite"]) == 0
     assert main(["predict-benchmark", str(root), "--out", str(out), "--no-progress"]) == 0  # its own: replaced
-    assert json.loads((out / "predict_benchmark.json").read_text())["written"] == 2
+    manifest = json.loads((out / "predict_benchmark.json").read_text())
+    assert manifest["written"] == 2 and manifest["backend"] == "fast"
 
 
 def test_eval_csv_never_replaces_a_ground_truth_file(tmp_path, capsys):
