@@ -10,7 +10,8 @@ memory a prompt adds at its peak (resident set, sampled every 2 ms), the decoder
 torch's ``FlopCounterMode``) and the rate it ran at (GFLOP/s; the header gives a 4096² float32
 matrix product's rate on the same machine, the densest work its cores do), the ratio fast / eager
 of the totals, and how the two agree: the largest difference of the decoder's outputs (before the
-refinement), of the alphas, and the number of alpha pixels that differ by more than 1e-4 — next to the same count for the eager path against itself run with one thread.
+refinement), of the alphas, and the number of alpha pixels that differ by more than 1e-4 — next to
+the same count for the eager path against itself run with one thread.
 A decoder difference of ~1e-6 (float rounding) moves the few pixels whose value lies within it
 of a band threshold (1/255, 254/255) into or out of a band; such a pixel then takes another scale's
 value. The eager path does the same between thread counts, so that column is the rounding noise.
@@ -146,17 +147,21 @@ def decoder_gflop(predictor: MattingPredictor, result) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def matmul_gflops(device: str, n: int = 4096) -> float:
-    """The float32 rate of one ``n × n`` matrix product (MKL here), best of 3: what the machine's cores
-    give on the densest work there is, the yardstick for the decoder's GFLOP/s."""
+MATMUL_SIDE = 4096
+
+
+def matmul_gflops(device: str, n: int = MATMUL_SIDE) -> float:
+    """The float32 rate of one ``n × n`` matrix product (MKL here), best of 3 after a warm-up: what
+    the machine's cores give on the densest work there is, the yardstick for the decoder's GFLOP/s."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     best = float("inf")
-    for _ in range(4):
+    for i in range(4):
         t0 = time.perf_counter()
         torch.mm(a, b)
         if device == "cuda":
             torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t0)
+        if i > 0:  # the first product is the warm-up
+            best = min(best, time.perf_counter() - t0)
     return 2 * n ** 3 / best / 1e9
 
 
@@ -312,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     lines = [f"# bench_inference on {machine() if args.device == 'cpu' else torch.cuda.get_device_name(0)}",
              f"# {time.strftime('%Y-%m-%d %H:%M')}; median of {args.repeats} interleaved runs; milliseconds",
-             f"# float32 {4096}² matrix product: {matmul_gflops(args.device):.0f} GFLOP/s; M2M: the decoder's GFLOP "
+             f"# float32 {MATMUL_SIDE}² matrix product: {matmul_gflops(args.device):.0f} GFLOP/s; M2M: the decoder's GFLOP "
              "(torch's count) and GFLOP/s",
              "size        mask        path      SAM      M2M   refine    total  +MB    M2M   M2M   fast/   decoder    alpha  >1e-4  >1e-4  mask",
              "                                                                      GFLOP  GF/s   eager  max|Δ|    max|Δα|  fast   1-thr  area"]

@@ -50,7 +50,6 @@ class _FakePredictor:
 def fake(monkeypatch):
     log: list = []
     built = []
-
     built_with = []
 
     def build(*args, **kwargs):
